@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# pip finds the local CPU build of torch here when it exists (no CUDA download).
+WHEELS := $(shell test -d /opt/wheels && echo --find-links /opt/wheels)
+
+.PHONY: setup demo test lint format models eval bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(WHEELS) -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+models: setup
+	$(BIN)/insights models build
+
+demo: models
+	@echo "== analyse the shipped examples (JSON Lines contract, spec §3) =="
+	$(BIN)/insights analyze --jsonl < examples/analyze.jsonl | $(BIN)/python scripts/show_results.py
+	@echo "== one sentence, as a table =="
+	$(BIN)/insights analyze "EGFR敏感突变的话我一般首选阿美替尼，价钱合适，都进医保了。"
+
+lint: setup
+	$(BIN)/ruff check insights workers tests scripts
+	$(BIN)/ruff format --check insights workers tests scripts
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format insights workers tests scripts
+	$(BIN)/ruff check --fix insights workers tests scripts
+
+test: lint
+	$(BIN)/python -m pytest
+
+eval: models
+	$(BIN)/insights eval
+
+bench: models
+	$(BIN)/insights bench analyze
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""The one root conftest: an isolated cache with the fast models built once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from insights.config import get_settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    mp = pytest.MonkeyPatch()
+    cache = tmp_path_factory.mktemp("cache")
+    mp.setenv("INSIGHTS_CACHE_DIR", str(cache))
+    mp.setenv("INSIGHTS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    get_settings.cache_clear()
+    yield cache
+    mp.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def fast_models(_isolated_settings: Path) -> Path:
+    """Train the fast backend from the checked-in corpus, once per session."""
+    from insights.nlp.store import model_dir
+    from insights.nlp.train import build_fast_models
+
+    return build_fast_models(out=model_dir(get_settings()))
+
+
+@pytest.fixture(scope="session")
+def fast_pipeline(fast_models: Path):  # type: ignore[no-untyped-def]
+    from insights.nlp.pipeline import get_pipeline
+
+    return get_pipeline("fast")

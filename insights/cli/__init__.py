@@ -1,0 +1,1 @@
+"""The ``insights`` command: thin shells over the library."""

@@ -1,0 +1,1 @@
+"""Evaluation commands: own test split and transfer checks on public datasets."""

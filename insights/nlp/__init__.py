@@ -1,0 +1,1 @@
+"""NLP components (entities, linking, classifiers) and the pipeline that assembles them."""

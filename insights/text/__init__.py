@@ -1,0 +1,1 @@
+"""Text components: normalise, sentence split, tokenise."""
