@@ -88,6 +88,8 @@ def models_build(
     layers: Annotated[
         int | None, typer.Option(min=1, help="Keep only the first N encoder layers (faster).")
     ] = None,
+    lr: Annotated[float, typer.Option(help="Encoder learning rate.")] = 6e-5,
+    head_lr: Annotated[float, typer.Option(help="Heads learning rate.")] = 1e-3,
 ) -> None:
     """Train models from annotations/train.jsonl into the user cache (checksummed).
 
@@ -118,7 +120,7 @@ def models_build(
             if is_built(folder) and not force:
                 out.print(f"transformer models already built and verified: {folder} (use --force to rebuild)")
             else:
-                cfg = TrainConfig(epochs=epochs, num_layers=layers)
+                cfg = TrainConfig(epochs=epochs, num_layers=layers, lr=lr, head_lr=head_lr)
                 build_transformer_models(out=folder, config=cfg, progress=say)
                 out.print(f"built {folder}")
     except InsightsError as exc:

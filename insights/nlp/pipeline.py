@@ -123,7 +123,7 @@ def _textcat_linear(res: Resources) -> Component:
 def _textcat_transformer(res: Resources) -> Component:
     from insights.nlp.transformer import TransformerTextcat
 
-    return TransformerTextcat(res.transformer)
+    return TransformerTextcat(res.transformer, linear_path=res.models / "textcat.pkl")
 
 
 @register("targets.v1")

@@ -46,9 +46,19 @@ def choose_target(doc: Doc, sent: Sentence, stance: str, memory: str | None) -> 
     return ranked[0].concept
 
 
+def _topic(concepts: list[str]) -> str | None:
+    """The concept a conversation is about: the most mentioned one, the earliest on a tie."""
+    if not concepts:
+        return None
+    counts: dict[str, int] = {}
+    for c in concepts:
+        counts[c] = counts.get(c, 0) + 1
+    return max(counts, key=lambda c: (counts[c], -concepts.index(c)))
+
+
 def resolve_targets(doc: Doc) -> None:
     """Fill ``Sentence.target`` for every sentence, carrying the latest concept forward."""
-    memory = doc.context_concepts[-1] if doc.context_concepts else None
+    memory = _topic(doc.context_concepts)
     for sent in doc.sentences:
         sent.target = choose_target(doc, sent, sent.stance, memory)
         cands = treatment_candidates(doc, sent)

@@ -25,6 +25,7 @@ from insights.nlp.features import sentence_view
 
 logger = logging.getLogger(__name__)
 NO_NEED = "none"
+NEEDS: tuple[str, ...] = (NO_NEED, *UNMET_NEEDS)
 
 
 @dataclass(slots=True)
@@ -49,9 +50,9 @@ class Gold:
 class LinearModels:
     """The fitted vectoriser and the four heads, pickled together."""
 
-    def __init__(self, *, c: float = 4.0, topic_threshold: float = 0.35) -> None:
+    def __init__(self, *, c: float = 16.0, topic_threshold: float = 0.35) -> None:
         self.vectorizer = TfidfVectorizer(
-            analyzer="char", ngram_range=(1, 4), min_df=2, sublinear_tf=True, max_features=300_000
+            analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=300_000
         )
         self.c = c
         self.topic_threshold = topic_threshold
@@ -69,34 +70,55 @@ class LinearModels:
         self.topics.fit(x, self.topic_binarizer.fit_transform([g.topics for g in golds]))
         return self
 
+    def predict_proba(self, views: Sequence[str]) -> Probs:
+        """Class probabilities per head, columns in STANCES / NEEDS / (no, yes) / TOPICS order."""
+        x = self.vectorizer.transform(views)
+        return {
+            "stance": _reorder(self.stance.predict_proba(x), self.stance.classes_, STANCES),
+            "need": _reorder(self.need.predict_proba(x), self.need.classes_, NEEDS),
+            "ae": _reorder(self.ae.predict_proba(x), self.ae.classes_, (0, 1)),
+            "topics": _reorder(self.topics.predict_proba(x), self.topic_binarizer.classes_, TOPICS),
+        }
+
     def predict(self, views: Sequence[str]) -> list[SentenceLabels]:
         if not views:
             return []
-        x = self.vectorizer.transform(views)
-        st_p = self.stance.predict_proba(x)
-        st_classes = list(self.stance.classes_)
-        needs = self.need.predict(x)
-        ae = self.ae.predict(x)
-        tp = self.topics.predict_proba(x)
-        out: list[SentenceLabels] = []
-        for i in range(len(views)):
-            k = int(np.argmax(st_p[i]))
-            topics = [
-                t
-                for t, p in zip(self.topic_binarizer.classes_, tp[i], strict=True)
-                if p >= self.topic_threshold
-            ]
-            need = str(needs[i])
-            out.append(
-                SentenceLabels(
-                    topics=topics,
-                    stance=str(st_classes[k]),
-                    confidence=float(st_p[i][k]),
-                    unmet_need=None if need == NO_NEED else need,
-                    adverse_event=bool(ae[i]),
-                )
+        return labels_from_proba(self.predict_proba(views), topic_threshold=self.topic_threshold)
+
+
+Probs = dict[str, np.ndarray]
+
+
+def _reorder(proba: np.ndarray, classes: Any, order: Sequence[Any]) -> np.ndarray:
+    """Columns of ``proba`` (one per entry of ``classes``) rearranged into ``order``; absent -> 0."""
+    index = {c: i for i, c in enumerate(list(classes))}
+    out = np.zeros((proba.shape[0], len(order)), dtype=np.float64)
+    for j, c in enumerate(order):
+        if c in index:
+            out[:, j] = proba[:, index[c]]
+    return out
+
+
+def labels_from_proba(probs: Probs, *, topic_threshold: float) -> list[SentenceLabels]:
+    out: list[SentenceLabels] = []
+    for i in range(probs["stance"].shape[0]):
+        k = int(np.argmax(probs["stance"][i]))
+        need = NEEDS[int(np.argmax(probs["need"][i]))]
+        out.append(
+            SentenceLabels(
+                topics=[t for t, p in zip(TOPICS, probs["topics"][i], strict=True) if p >= topic_threshold],
+                stance=STANCES[k],
+                confidence=float(probs["stance"][i][k]),
+                unmet_need=None if need == NO_NEED else need,
+                adverse_event=bool(probs["ae"][i][1] >= 0.5),
             )
-        return out
+        )
+    return out
+
+
+def blend(a: Probs, b: Probs, weight: float) -> Probs:
+    """``weight`` * a + (1 - weight) * b, head by head."""
+    return {k: weight * a[k] + (1.0 - weight) * b[k] for k in a}
 
 
 class LinearTextcat:
@@ -119,10 +141,13 @@ class LinearTextcat:
             self._models = obj
         return self._models
 
-    def predict(self, docs: Sequence[Doc]) -> list[list[SentenceLabels]]:
+    def predict_views(self, views: Sequence[str]) -> list[SentenceLabels]:
         models = self._models or self.initialize()
+        return models.predict(views)
+
+    def predict(self, docs: Sequence[Doc]) -> list[list[SentenceLabels]]:
         views = [sentence_view(doc, s) for doc in docs for s in doc.sentences]
-        flat = models.predict(views)
+        flat = self.predict_views(views)
         out: list[list[SentenceLabels]] = []
         pos = 0
         for doc in docs:

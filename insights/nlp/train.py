@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,24 @@ from insights.ontology import Ontology, get_ontology
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A fresh folder beside ``out`` that replaces it only when the block succeeds.
+
+    A crash or an interrupt mid-build never leaves a half-written model where a verified one was.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".building-", dir=out.parent))
+    try:
+        yield work
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.move(str(work), str(out))
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def item_docs(items: list[Item], ontology: Ontology, settings: Settings, crf: Path | None) -> list[Doc]:
@@ -80,9 +100,7 @@ def build_fast_models(
     t0 = time.perf_counter()
     items = load_split("train", corpus)
     say(f"training on {len(items)} items from {corpus / 'train.jsonl'}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".building-", dir=out.parent))
-    try:
+    with staged(out) as work:
         docs = item_docs(items, ontology, settings, crf=None)
         rec = EntityRecognizer(ontology, threshold=settings.link_threshold, crf_path=None)
         rec.initialize()
@@ -107,12 +125,6 @@ def build_fast_models(
             "seconds": round(time.perf_counter() - t0, 1),
         }
         write_manifest(work, ["ner.crfsuite", "textcat.pkl"], meta)
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.move(str(work), str(out))
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
     say(f"models written to {out} in {time.perf_counter() - t0:.1f}s")
     return out
 
@@ -176,19 +188,23 @@ def build_transformer_models(
         return [Gold(it.topics, it.stance, it.unmet_need, it.adverse_event) for it in items]
 
     dev_golds = golds_of(dev_items)
+    dev_views = views_of(dev_items)
     say(f"fine-tuning {base} on {len(train_items)} items (dev {len(dev_items)})")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".building-", dir=out.parent))
-    try:
+    with staged(out) as work:
         train_transformer(
             base,
             views_of(train_items),
             golds_of(train_items),
             work,
             config=config,
-            dev=(views_of(dev_items), dev_golds),
+            dev=(dev_views, dev_golds),
             score_dev=_dev_score(dev_golds),
             progress=say,
+        )
+        choice = choose_blend(work, fast / "textcat.pkl", dev_views, dev_golds)
+        say(
+            f"dev picks blend weight {choice['blend_weight']} (transformer share), topic threshold "
+            f"{choice['topic_threshold']}: dev score {choice['dev_score']:.3f}"
         )
         files = sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file())
         write_manifest(
@@ -202,11 +218,32 @@ def build_transformer_models(
                 "seconds": round(time.perf_counter() - t0, 1),
             },
         )
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.move(str(work), str(out))
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
     say(f"transformer models written to {out} in {time.perf_counter() - t0:.0f}s")
     return out
+
+
+def choose_blend(folder: Path, linear: Path, views: list[str], golds: list[Gold]) -> dict[str, float]:
+    """Pick on dev how much the transformer's probabilities weigh against the linear heads'.
+
+    Weight 1.0 is the transformer alone; the choice is stored in the model folder's config.
+    """
+    from insights.nlp.textcat import LinearTextcat, blend, labels_from_proba
+    from insights.nlp.transformer import META_FILE, TransformerTextcat
+
+    tr = TransformerTextcat(folder)
+    tr.initialize()
+    p_tr = tr.predict_proba(views)
+    p_lin = LinearTextcat(linear).initialize().predict_proba(views)
+    score = _dev_score(golds)
+    best = {"blend_weight": 1.0, "topic_threshold": 0.5, "dev_score": -1.0}
+    for w in (1.0, 0.75, 0.5, 0.25, 0.0):
+        mixed = blend(p_tr, p_lin, w)
+        for t in (0.3, 0.4, 0.5):
+            s = score(labels_from_proba(mixed, topic_threshold=t))
+            if s > best["dev_score"] + 1e-9:
+                best = {"blend_weight": w, "topic_threshold": t, "dev_score": s}
+    meta_path = folder / META_FILE
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta.update(best)
+    meta_path.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    return best
