@@ -10,7 +10,7 @@ WHEELS := $(shell test -d /opt/wheels && echo --find-links /opt/wheels)
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q $(WHEELS) -e '.[dev]'
+	$(BIN)/python -m pip install -q $(WHEELS) -e '.[dev,transformer]'
 	touch $@
 
 setup: $(BIN)/.installed
