@@ -30,7 +30,13 @@ PRED = [
         ],
         "sentences": [
             {"stance": "none", "target": None, "topics": [], "unmet_need": None, "adverse_event": False},
-            {"stance": "support", "target": "drug:osimertinib", "topics": ["efficacy", "safety"], "unmet_need": None, "adverse_event": False},
+            {
+                "stance": "support",
+                "target": "drug:osimertinib",
+                "topics": ["efficacy", "safety"],
+                "unmet_need": None,
+                "adverse_event": False,
+            },
         ],
     },
     {"id": "x", "error": "E102: line is not valid JSON"},

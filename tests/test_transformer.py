@@ -46,7 +46,9 @@ def tiny_transformer(tmp_path_factory, fast_models):  # type: ignore[no-untyped-
 
     base = make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
     settings = get_settings().model_copy(update={"model_path": base})
-    out = build_transformer_models(settings=settings, config=TrainConfig(epochs=1, batch_size=32, max_length=48))
+    out = build_transformer_models(
+        settings=settings, config=TrainConfig(epochs=1, batch_size=32, max_length=48)
+    )
     assert out == transformer_dir(settings)
     return settings, out
 
@@ -70,7 +72,12 @@ def test_transformer_backend_analyses_through_the_pipeline(tiny_transformer) -> 
 
     settings, _ = tiny_transformer
     pipe = build_pipeline("transformer", settings=settings).initialize()
-    docs = pipe([make_doc("脑转移的病人我还是首选奥希替尼。"), make_doc("Median PFS was 18.9 months.", source="paper")])
+    docs = pipe(
+        [
+            make_doc("脑转移的病人我还是首选奥希替尼。"),
+            make_doc("Median PFS was 18.9 months.", source="paper"),
+        ]
+    )
     for doc in docs:
         assert doc.sentences
         for s in doc.sentences:
