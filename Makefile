@@ -25,13 +25,13 @@ demo: models
 	$(BIN)/insights analyze "EGFR敏感突变的话我一般首选阿美替尼，价钱合适，都进医保了。"
 
 lint: setup
-	$(BIN)/ruff check insights workers tests scripts
-	$(BIN)/ruff format --check insights workers tests scripts
+	$(BIN)/ruff check insights workers tests scripts conftest.py
+	$(BIN)/ruff format --check insights workers tests scripts conftest.py
 	$(BIN)/mypy
 
 format: setup
-	$(BIN)/ruff format insights workers tests scripts
-	$(BIN)/ruff check --fix insights workers tests scripts
+	$(BIN)/ruff format insights workers tests scripts conftest.py
+	$(BIN)/ruff check --fix insights workers tests scripts conftest.py
 
 test: lint
 	$(BIN)/python -m pytest
