@@ -94,3 +94,39 @@ def test_missing_heads_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(ModelError, match="models build --backend transformer"):
         TransformerTextcat(tmp_path).initialize()
+
+
+@pytest.mark.slow
+def test_cli_model_option_reaches_the_same_models(tiny_transformer) -> None:
+    import json
+    import subprocess
+    import sys
+
+    settings, _ = tiny_transformer
+    line = json.dumps({"id": "1", "text": "这个药我们一直在用，效果不错。"}, ensure_ascii=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "insights.cli",
+            "analyze",
+            "--jsonl",
+            "--backend",
+            "transformer",
+            "--model",
+            str(settings.model_path),
+        ],
+        input=line.encode(),
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    (row,) = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    assert row["id"] == "1" and row["sentences"]
+    bad = subprocess.run(
+        [sys.executable, "-m", "insights.cli", "analyze", "x", "--model", "/nonexistent"],
+        capture_output=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert b"not a Hugging Face model directory" in bad.stderr

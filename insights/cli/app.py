@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -49,3 +50,11 @@ def _root(
 ) -> None:
     level = logging.INFO if verbose else getattr(logging, get_settings().log_level.upper(), logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def use_model(path: Path | None) -> None:
+    """Point the process-wide settings at a base encoder (same as INSIGHTS_MODEL_PATH)."""
+    if path is not None:
+        if not (path / "config.json").exists():
+            raise typer.BadParameter(f"{path} is not a Hugging Face model directory (no config.json)")
+        get_settings().model_path = path

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from insights.cli.app import _fail, app, corpus_app, err, models_app, ontology_app, out
+from insights.cli.app import _fail, app, corpus_app, err, models_app, ontology_app, out, use_model
 from insights.config import get_settings
 from insights.errors import InsightsError
 
@@ -27,6 +27,10 @@ def analyze(
         str | None, typer.Option(help="fast or transformer (default: INSIGHTS_BACKEND).")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Lines analysed together.")] = 64,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Base encoder the transformer backend was built from (INSIGHTS_MODEL_PATH)."),
+    ] = None,
 ) -> None:
     """Analyse a text, or a JSON Lines stream with --jsonl.
 
@@ -37,6 +41,7 @@ def analyze(
     from insights.analyze import analyze as run_analyze
     from insights.analyze import analyze_lines
 
+    use_model(model)
     try:
         if jsonl:
             if text is not None:
@@ -103,8 +108,7 @@ def models_build(
 
     if backend not in ("fast", "transformer", "all"):
         raise typer.BadParameter("backend must be fast, transformer or all")
-    if base is not None:
-        get_settings().model_path = base
+    use_model(base)
     settings = get_settings()
     say = lambda m: err.print(f"[dim]{m}[/dim]")  # noqa: E731
     try:
@@ -141,6 +145,15 @@ def models_status() -> None:
     out.print_json(json.dumps(manifest, ensure_ascii=False))
 
 
+def _report(problems: list[str], what: str) -> None:
+    """Print each problem to stderr and a summary; exit 1 when there is any."""
+    for p in problems:
+        err.print(p)
+    out.print(f"{what}, {len(problems)} problems")
+    if problems:
+        raise typer.Exit(code=1)
+
+
 @corpus_app.command("build")
 def corpus_build(
     folder: Annotated[
@@ -169,12 +182,7 @@ def corpus_validate(
     from insights.corpus.io import load_items
 
     items = load_items(folder)
-    problems = validate_items(items)
-    for p in problems:
-        err.print(p)
-    out.print(f"{len(items)} items, {len(problems)} problems")
-    if problems:
-        raise typer.Exit(code=1)
+    _report(validate_items(items), f"{len(items)} items")
 
 
 @corpus_app.command("export-labelstudio")
@@ -182,7 +190,7 @@ def corpus_export_ls(
     dest: Annotated[Path, typer.Argument(help="Output JSON file (Label Studio tasks).")],
     split: Annotated[str, typer.Option(help="train, dev, test or all.")] = "all",
 ) -> None:
-    """Export items as Label Studio tasks (import with the config from --config-out)."""
+    """Export items as Label Studio tasks; the labelling config is written beside (DEST.config.xml)."""
     from insights.corpus.io import load_items, load_split
     from insights.corpus.labelstudio import LABEL_CONFIG, to_task
 
@@ -215,12 +223,7 @@ def ontology_validate() -> None:
         onto = get_ontology()
     except InsightsError as exc:
         raise _fail(exc) from exc
-    problems = validate(onto)
-    for p in problems:
-        err.print(p)
-    out.print(f"{len(onto.concepts)} concepts, {len(problems)} problems")
-    if problems:
-        raise typer.Exit(code=1)
+    _report(validate(onto), f"{len(onto.concepts)} concepts")
 
 
 @ontology_app.command("stats")

@@ -6,33 +6,31 @@ controls for the sentence labels; exporting and importing an item gives the same
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from insights.corpus.io import Item
 from insights.doc import ENTITY_LABELS, STANCES, TOPICS, UNMET_NEEDS
 from insights.errors import CorpusError
 
+
+def _control(tag: str, name: str, values: Sequence[str], extra: str = "") -> str:
+    item = "Label" if tag == "Labels" else "Choice"
+    inner = "".join(f'    <{item} value="{v}"/>\n' for v in values)
+    return f'  <{tag} name="{name}" toName="text"{extra}>\n{inner}  </{tag}>\n'
+
+
 LABEL_CONFIG = (
     "<View>\n"
     '  <Text name="text" value="$text"/>\n'
-    '  <Labels name="entities" toName="text">\n'
-    + "".join(f'    <Label value="{lab}"/>\n' for lab in ENTITY_LABELS)
-    + "  </Labels>\n"
-    '  <Choices name="stance" toName="text" choice="single">\n'
-    + "".join(f'    <Choice value="{s}"/>\n' for s in STANCES)
-    + "  </Choices>\n"
-    '  <TextArea name="target" toName="text" maxSubmissions="1"/>\n'
+    + _control("Labels", "entities", ENTITY_LABELS)
+    + _control("Choices", "stance", STANCES, ' choice="single"')
+    + '  <TextArea name="target" toName="text" maxSubmissions="1"/>\n'
     '  <TextArea name="target_text" toName="text" maxSubmissions="1"/>\n'
-    '  <Choices name="topics" toName="text" choice="multiple">\n'
-    + "".join(f'    <Choice value="{t}"/>\n' for t in TOPICS)
-    + "  </Choices>\n"
-    '  <Choices name="unmet_need" toName="text" choice="single">\n'
-    + "".join(f'    <Choice value="{u}"/>\n' for u in UNMET_NEEDS)
-    + "  </Choices>\n"
-    '  <Choices name="adverse_event" toName="text" choice="single">\n'
-    '    <Choice value="true"/>\n    <Choice value="false"/>\n'
-    "  </Choices>\n"
-    "</View>\n"
+    + _control("Choices", "topics", TOPICS, ' choice="multiple"')
+    + _control("Choices", "unmet_need", UNMET_NEEDS, ' choice="single"')
+    + _control("Choices", "adverse_event", ("true", "false"), ' choice="single"')
+    + "</View>\n"
 )
 _META = ("id", "doc", "source", "ta", "lang", "style")
 

@@ -93,27 +93,26 @@ class EntityRecognizer:
         self._pinyin: PinyinMatcher | None = None
         self._crf: CrfNer | None = None
 
-    def initialize(self) -> None:
-        if self._matcher is None:
+    def initialize(self) -> tuple[OntologyMatcher, PinyinMatcher]:
+        if self._matcher is None or self._pinyin is None:
             companies = {c.company: "ORG" for c in self.ontology.concepts.values() if c.company}
             self._matcher = OntologyMatcher(self.ontology, extra=companies)
             self._pinyin = PinyinMatcher(self.ontology)
             if self.crf_path is not None and self.crf_path.exists():
                 self._crf = CrfNer(self.crf_path)
                 self._crf.initialize()
+        return self._matcher, self._pinyin
 
     def dictionary_entities(self, norm: str) -> list[Entity]:
         """Exact, pattern and pinyin matches, non-overlapping, in text order."""
-        if self._matcher is None or self._pinyin is None:
-            self.initialize()
-        assert self._matcher is not None and self._pinyin is not None  # set by initialize()
-        found = self._matcher(norm)
+        matcher, pinyin = self.initialize()
+        found = matcher(norm)
         taken = [(e.start, e.end) for e in found]
         for ent in find_patterns(norm):
             if not _overlaps(ent, taken):
                 found.append(ent)
                 taken.append((ent.start, ent.end))
-        for ent in self._pinyin.match(norm, taken):
+        for ent in pinyin.match(norm, taken):
             if ent.score >= self.threshold:
                 found.append(ent)
         return sorted(found, key=lambda e: e.start)
