@@ -73,7 +73,7 @@ def eval_command(
     for style in sorted(results[backends[0]]["by_style"]):
         for key in ("entity_f1", "stance_macro_f1"):
             table.add_row(
-                f"  {key} [{style}]",
+                f"  {key} ({style} style)",
                 *[f"{results[b]['by_style'].get(style, {}).get(key, 0):.3f}" for b in backends],
             )
     out.print(table)
