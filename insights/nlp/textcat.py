@@ -116,9 +116,9 @@ def labels_from_proba(probs: Probs, *, topic_threshold: float) -> list[SentenceL
     return out
 
 
-def blend(a: Probs, b: Probs, weight: float) -> Probs:
-    """``weight`` * a + (1 - weight) * b, head by head."""
-    return {k: weight * a[k] + (1.0 - weight) * b[k] for k in a}
+def blend(a: Probs, b: Probs, weights: dict[str, float]) -> Probs:
+    """Per head: ``w`` * a + (1 - ``w``) * b, with ``w`` = ``weights[head]`` (1.0 when absent)."""
+    return {k: weights.get(k, 1.0) * a[k] + (1.0 - weights.get(k, 1.0)) * b[k] for k in a}
 
 
 class LinearTextcat:

@@ -203,7 +203,7 @@ def build_transformer_models(
         )
         choice = choose_blend(work, fast / "textcat.pkl", dev_views, dev_golds)
         say(
-            f"dev picks blend weight {choice['blend_weight']} (transformer share), topic threshold "
+            f"dev picks blend weights {choice['blend_weights']} (transformer share), topic threshold "
             f"{choice['topic_threshold']}: dev score {choice['dev_score']:.3f}"
         )
         files = sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file())
@@ -222,10 +222,16 @@ def build_transformer_models(
     return out
 
 
-def choose_blend(folder: Path, linear: Path, views: list[str], golds: list[Gold]) -> dict[str, float]:
-    """Pick on dev how much the transformer's probabilities weigh against the linear heads'.
+HEADS = ("stance", "need", "ae", "topics")
+WEIGHTS = (1.0, 0.75, 0.5, 0.25, 0.0)
 
-    Weight 1.0 is the transformer alone; the choice is stored in the model folder's config.
+
+def choose_blend(folder: Path, linear: Path, views: list[str], golds: list[Gold]) -> dict[str, Any]:
+    """Pick on dev, head by head, how much the transformer weighs against the linear heads.
+
+    Coordinate search from the transformer alone (weight 1.0 everywhere): each head's weight, then
+    the topic threshold, keeping what raises the dev score. The choice goes into the model
+    folder's config, which the manifest then covers.
     """
     from insights.nlp.textcat import LinearTextcat, blend, labels_from_proba
     from insights.nlp.transformer import META_FILE, TransformerTextcat
@@ -235,15 +241,26 @@ def choose_blend(folder: Path, linear: Path, views: list[str], golds: list[Gold]
     p_tr = tr.predict_proba(views)
     p_lin = LinearTextcat(linear).initialize().predict_proba(views)
     score = _dev_score(golds)
-    best = {"blend_weight": 1.0, "topic_threshold": 0.5, "dev_score": -1.0}
-    for w in (1.0, 0.75, 0.5, 0.25, 0.0):
-        mixed = blend(p_tr, p_lin, w)
-        for t in (0.3, 0.4, 0.5):
-            s = score(labels_from_proba(mixed, topic_threshold=t))
-            if s > best["dev_score"] + 1e-9:
-                best = {"blend_weight": w, "topic_threshold": t, "dev_score": s}
+    weights = dict.fromkeys(HEADS, 1.0)
+    threshold = 0.5
+
+    def value(w: dict[str, float], t: float) -> float:
+        return score(labels_from_proba(blend(p_tr, p_lin, w), topic_threshold=t))
+
+    best = value(weights, threshold)
+    for head in HEADS:
+        for w in WEIGHTS:
+            trial = {**weights, head: w}
+            s = value(trial, threshold)
+            if s > best + 1e-9:
+                best, weights = s, trial
+    for t in (0.3, 0.4, 0.5):
+        s = value(weights, t)
+        if s > best + 1e-9:
+            best, threshold = s, t
+    choice: dict[str, Any] = {"blend_weights": weights, "topic_threshold": threshold, "dev_score": best}
     meta_path = folder / META_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    meta.update(best)
+    meta.update(choice)
     meta_path.write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    return best
+    return choice

@@ -267,8 +267,8 @@ def train_transformer(
 class TransformerTextcat(LinearTextcat):
     """Pipeline component: the fine-tuned encoder + heads, loaded once per process.
 
-    When the build chose a blend weight below 1 on the dev split, the head probabilities are
-    mixed with the fast backend's linear heads (``linear_path``) before deciding.
+    Where the build chose a blend weight below 1 for a head on the dev split, that head's
+    probabilities are mixed with the fast backend's linear head (``linear_path``) before deciding.
     """
 
     name = "textcat"
@@ -283,7 +283,7 @@ class TransformerTextcat(LinearTextcat):
         self._model: Any = None
         self._tokenizer: Any = None
         self._max_length = 96
-        self.blend_weight = 1.0
+        self.blend_weights: dict[str, float] = {}
         self.topic_threshold = 0.5
 
     def initialize(self) -> Any:
@@ -297,7 +297,7 @@ class TransformerTextcat(LinearTextcat):
                 )
             meta = json.loads((self.folder / META_FILE).read_text(encoding="utf-8"))
             self._max_length = int(meta.get("max_length", 96))
-            self.blend_weight = float(meta.get("blend_weight", 1.0))
+            self.blend_weights = {k: float(v) for k, v in meta.get("blend_weights", {}).items()}
             self.topic_threshold = float(meta.get("topic_threshold", 0.5))
             encoder, tokenizer = _load_encoder(self.folder / "encoder", None)
             model = build_model(encoder, encoder.config.hidden_size)
@@ -310,7 +310,7 @@ class TransformerTextcat(LinearTextcat):
                 # int8 dynamic quantisation of the Linear layers: about 1.5x faster on 2 CPU cores.
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
             self._model, self._tokenizer = model, tokenizer
-            if self.blend_weight < 1.0:
+            if any(w < 1.0 for w in self.blend_weights.values()):
                 super().initialize()
         return self._model
 
@@ -318,8 +318,8 @@ class TransformerTextcat(LinearTextcat):
         if self._model is None:
             self.initialize()
         probs = predict_proba_views(self._model, self._tokenizer, views, max_length=self._max_length)
-        if self.blend_weight < 1.0 and self._models is not None:
-            probs = blend(probs, self._models.predict_proba(views), self.blend_weight)
+        if self._models is not None:
+            probs = blend(probs, self._models.predict_proba(views), self.blend_weights)
         return probs
 
     def predict_views(self, views: Sequence[str]) -> list[SentenceLabels]:
