@@ -45,3 +45,24 @@ def test_tokenizer_keeps_domain_words_whole() -> None:
     tok = Tokenizer(["奥希替尼", "非小细胞肺癌", "德曲妥珠单抗"])
     words = [t.text for t in tok("奥希替尼治疗非小细胞肺癌，德曲妥珠单抗也行")]
     assert {"奥希替尼", "非小细胞肺癌", "德曲妥珠单抗"} <= set(words)
+
+
+def test_long_english_sentence_is_not_cut_mid_word() -> None:
+    text = (
+        "Median PFS was 25.5 months with osimertinib plus chemotherapy versus 16.7 months with "
+        "osimertinib alone (HR 0.62). These findings support the combination as a first-line option."
+    )
+    got = [text[a:b] for a, b in split_sentences(text, max_chars=100)]
+    assert got == [
+        "Median PFS was 25.5 months with osimertinib plus chemotherapy versus 16.7 months with "
+        "osimertinib alone (HR 0.62).",
+        "These findings support the combination as a first-line option.",
+    ]
+
+
+def test_hard_cut_falls_on_a_space() -> None:
+    words = " ".join(["alpha"] * 120)  # 719 characters, no punctuation
+    spans = split_sentences(words, max_chars=100)
+    assert len(spans) > 1
+    for a, b in spans:
+        assert words[a:b].split(" ") == ["alpha"] * len(words[a:b].split(" "))

@@ -36,6 +36,13 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _hard_cut(segment: str, pos: int, max_chars: int) -> int:
+    """Where to cut when no soft boundary came: at the last space before the limit, if any."""
+    limit = pos + max_chars
+    space = segment.rfind(" ", pos + _MIN_CLAUSE, limit)
+    return space + 1 if space > 0 else limit
+
+
 def _soft_split(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
     """Cut a long run at the first soft boundary after a minimal clause, never above max_chars."""
     segment = text[start:end]
@@ -49,13 +56,20 @@ def _soft_split(text: str, start: int, end: int, max_chars: int) -> list[tuple[i
             out.append((pos, cand))
             pos = cand
         while len(segment) - pos > max_chars and cand - pos > max_chars:
-            out.append((pos, pos + max_chars))
-            pos += max_chars
+            cut = _hard_cut(segment, pos, max_chars)
+            out.append((pos, cut))
+            pos = cut
     while len(segment) - pos > max_chars:
-        out.append((pos, pos + max_chars))
-        pos += max_chars
+        cut = _hard_cut(segment, pos, max_chars)
+        out.append((pos, cut))
+        pos = cut
     out.append((pos, len(segment)))
     return [(start + a, start + b) for a, b in out if b > a]
+
+
+def _latin_share(segment: str) -> float:
+    letters = sum(ch.isascii() and ch.isalpha() for ch in segment)
+    return letters / max(1, len(segment))
 
 
 def split_sentences(text: str, *, max_chars: int = 100) -> list[tuple[int, int]]:
@@ -65,8 +79,10 @@ def split_sentences(text: str, *, max_chars: int = 100) -> list[tuple[int, int]]
         a, b = _strip(text, a, b)
         if b <= a:
             continue
-        if b - a > max_chars:
-            for x, y in _soft_split(text, a, b, max_chars):
+        # English sentences run about four times as many characters as Chinese ones.
+        limit = max_chars * 4 if _latin_share(text[a:b]) > 0.5 else max_chars
+        if b - a > limit:
+            for x, y in _soft_split(text, a, b, limit):
                 x, y = _strip(text, x, y)
                 if y > x:
                     spans.append((x, y))
