@@ -139,22 +139,22 @@ BACKENDS: dict[str, list[str]] = {
 
 
 def ensure_models(settings: Settings, folder: Path, backend: str = "fast") -> None:
-    """Verify the built models; build them first when missing and the corpus is at hand."""
+    """Verify the built models. Missing fast models are built on the spot (about a minute) when
+    the corpus is at hand; a missing transformer build (many minutes) is an error that names the
+    command to run.
+    """
     try:
         verify(folder)
         return
     except ModelError:
         from insights.corpus.io import corpus_dir
 
-        if not (corpus_dir() / "train.jsonl").exists():
+        if backend != "fast" or not (corpus_dir() / "train.jsonl").exists():
             raise
-    from insights.nlp.train import build_fast_models, build_transformer_models
+    from insights.nlp.train import build_fast_models
 
-    logger.warning("%s models missing or stale in %s: building them now", backend, folder)
-    if backend == "fast":
-        build_fast_models(settings=settings, out=folder)
-    else:
-        build_transformer_models(settings=settings, out=folder)
+    logger.warning("fast models missing or stale in %s: building them now", folder)
+    build_fast_models(settings=settings, out=folder)
     verify(folder)
 
 

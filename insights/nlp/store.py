@@ -58,7 +58,10 @@ def write_manifest(folder: Path, files: list[str], meta: dict[str, Any]) -> Path
 def read_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST
     if not path.exists():
-        raise ModelError(ErrorCode.MODEL_MISSING, f"{folder} (run `insights models build`)")
+        command = "insights models build"
+        if folder.name.startswith(TRANSFORMER_MODEL_VERSION):
+            command += " --backend transformer"
+        raise ModelError(ErrorCode.MODEL_MISSING, f"{folder} (run `{command}`)")
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
