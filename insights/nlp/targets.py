@@ -8,6 +8,7 @@ of the given context. Comparisons decide between several: A比B好 favours A, �
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from insights.doc import TREATMENT_LABELS, Doc, Entity, Sentence
 
@@ -48,12 +49,8 @@ def choose_target(doc: Doc, sent: Sentence, stance: str, memory: str | None) -> 
 
 def _topic(concepts: list[str]) -> str | None:
     """The concept a conversation is about: the most mentioned one, the earliest on a tie."""
-    if not concepts:
-        return None
-    counts: dict[str, int] = {}
-    for c in concepts:
-        counts[c] = counts.get(c, 0) + 1
-    return max(counts, key=lambda c: (counts[c], -concepts.index(c)))
+    # most_common lists equal counts in first-seen order.
+    return Counter(concepts).most_common(1)[0][0] if concepts else None
 
 
 def resolve_targets(doc: Doc) -> None:

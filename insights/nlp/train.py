@@ -102,11 +102,9 @@ def build_fast_models(
     say(f"training on {len(items)} items from {corpus / 'train.jsonl'}")
     with staged(out) as work:
         docs = item_docs(items, ontology, settings, crf=None)
-        rec = EntityRecognizer(ontology, threshold=settings.link_threshold, crf_path=None)
-        rec.initialize()
         seqs = []
         for it, doc in zip(items, docs, strict=True):
-            feats = rec.crf_features(doc, doc.sentences[0], doc.entities)
+            feats = EntityRecognizer.crf_features(doc, doc.sentences[0], doc.entities)
             gold = [(e["start"], e["end"], e["label"]) for e in it.entities]
             seqs.append((feats, bio_tags(len(doc.norm), gold)))
         say("training CRF entity recogniser")
