@@ -18,7 +18,7 @@ sysdeps:
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q $(WHEELS) -e '.[dev,transformer,asr]'
+	$(BIN)/python -m pip install -q $(WHEELS) -e '.[dev,transformer,asr,workers]'
 	touch $@
 
 setup: $(BIN)/.installed sysdeps

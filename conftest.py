@@ -61,3 +61,50 @@ def synth_calls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "mono": folder / "mono.mp3",
         "timeline": timeline,
     }
+
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (the CI service: 127.0.0.1:5432, trust auth)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    name = f"insights_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        pytest.fail(f"PostgreSQL is needed at 127.0.0.1:5432 (.ci/run starts it): {exc}")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    from insights.store.session import dispose_engines
+
+    dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database: a SQLite file, then the session's PostgreSQL database emptied."""
+    from sqlalchemy import text
+
+    from insights.store.models import Base
+    from insights.store.session import get_engine
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'insights.db'}"
+        get_engine(url)
+        return url
+    url = request.getfixturevalue("pg_database")
+    engine = get_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from insights.cli import asr_cmd, commands, eval_cmd  # noqa: F401  (they register their commands)
+from insights.cli import asr_cmd, commands, eval_cmd, ingest_cmd  # noqa: F401  (they register their commands)
 from insights.cli.app import app
 
 

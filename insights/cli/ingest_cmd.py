@@ -1,0 +1,301 @@
+"""``insights ingest | hcps | profile | jobs``: sources in, profiles out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from insights.cli.app import _fail, app, err, out
+from insights.errors import InsightsError
+
+ingest_app = typer.Typer(
+    help="Bring sources in: call recordings (papers and consults follow the same pipeline).",
+    no_args_is_help=True,
+)
+hcps_app = typer.Typer(help="HCP master data (doctors).", no_args_is_help=True)
+profile_app = typer.Typer(help="HCP360 profiles built from the doctors' own words.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(hcps_app, name="hcps")
+app.add_typer(profile_app, name="profile")
+
+
+@ingest_app.command("calls")
+def ingest_calls(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder of recordings, each with its AUDIO_STEM.json sidecar.")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON line per file instead of a table.")
+    ] = False,
+) -> None:
+    """Transcribe, analyse and write back every call in FOLDER (idempotent per call_id).
+
+    Each recording needs a sidecar AUDIO_STEM.json (spec §5) naming the call and the doctor:
+    {"call_id": "c01", "date": "2026-03-14", "hcp": {"id": "hcp-001", "name": "…", …}}.
+    A call already ingested with the same audio is left as it is; a file that cannot be
+    processed gets a failed job with its error code, and the others go on.
+
+    With INSIGHTS_BROKER_URL set the calls are queued for `insights worker`; otherwise they run
+    here, in this process.
+
+    Examples:
+
+      insights ingest calls uploads/2026-03/
+
+      insights jobs --state failed
+    """
+    from insights.ingest import service
+
+    try:
+        files = service.call_files(folder)
+    except InsightsError as exc:
+        raise _fail(exc) from exc
+    if not files:
+        raise _fail(ValueError(f"{folder}: no audio files (wav, mp3, m4a, ogg, flac, amr…)"))
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    )
+    results: list[dict[str, Any]] = []
+    with progress:
+        overall = progress.add_task(f"{len(files)} calls", total=len(files))
+
+        def on_file(path: Path) -> Any:
+            task = progress.add_task(path.name, total=1.0)
+
+            def update(stage: str, share: float) -> None:
+                progress.update(task, completed=share, description=f"{path.name} · {stage}")
+
+            return update
+
+        for row in service.ingest_calls(files, on_file=on_file):
+            results.append(row)
+            progress.advance(overall)
+            if as_json:
+                sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+    if not as_json:
+        _print_results(results)
+    if results and all(r["state"] == "failed" for r in results):
+        raise typer.Exit(code=1)
+
+
+def _print_results(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="ingest")
+    for col in ("file", "call", "outcome", "state", "detail"):
+        table.add_column(col)
+    for r in rows:
+        detail = r.get("error") or (
+            ", ".join(f"{k} {v}" for k, v in (r.get("tags") or {}).items()) if r.get("tags") else ""
+        )
+        state = r["state"]
+        colour = {"failed": "red", "done": "green", "queued": "cyan"}.get(state, "white")
+        table.add_row(
+            Path(r["file"]).name, r.get("call_id") or "", r["outcome"], f"[{colour}]{state}[/]", detail
+        )
+    out.print(table)
+
+
+@hcps_app.command("import")
+def hcps_import(
+    file: Annotated[Path, typer.Argument(help="CSV (header row) or JSON Lines with spec §5 hcp fields.")],
+) -> None:
+    """Upsert doctors by id from a CRM export: id, name, title, department, hospital, city, market_tier.
+
+    Fields left empty keep their stored value; other columns are kept as extra attributes.
+    Invalid rows are listed and skipped.
+
+    Example:
+
+      insights hcps import crm/hcp-2026-03.csv
+    """
+    from insights.ingest import service
+
+    try:
+        result = service.import_hcps(file)
+    except InsightsError as exc:
+        raise _fail(exc) from exc
+    for e in result.errors or ():
+        err.print(f"[yellow]skipped[/yellow] {e}")
+    out.print(
+        f"{result.created} doctors added, {result.updated} updated, {len(result.errors or [])} rows skipped"
+    )
+    if (result.errors or []) and not (result.created or result.updated):
+        raise typer.Exit(code=1)
+
+
+@hcps_app.command("list")
+def hcps_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Doctors in the store, with how many sources each has."""
+    from insights.ingest import service
+
+    rows = service.list_doctors()
+    if as_json:
+        for r in rows:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{len(rows)} doctors")
+    for col in ("id", "name", "title", "department", "hospital", "tier", "sources"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r.get("name", ""),
+            r.get("title", ""),
+            r.get("department", ""),
+            r.get("hospital", ""),
+            r.get("market_tier", ""),
+            str(r["sources"]),
+        )
+    out.print(table)
+
+
+@profile_app.command("show")
+def profile_show(
+    hcp_id: Annotated[str, typer.Argument(help="Doctor id, as in the call metadata (hcp.id).")],
+    as_json: Annotated[bool, typer.Option("--json", help="The spec §5 profile JSON.")] = False,
+) -> None:
+    """A doctor's profile: stance per treatment concept with evidence and history, needs, topics, AEs.
+
+    Examples:
+
+      insights profile show hcp-001
+
+      insights profile show hcp-001 --json > hcp-001.json
+    """
+    from insights.ingest import service
+
+    try:
+        profile = service.profile(hcp_id)
+    except InsightsError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(profile, ensure_ascii=False, indent=2) + "\n")
+        return
+    _print_profile(profile)
+
+
+def _print_profile(p: dict[str, Any]) -> None:
+    h = p["hcp"]
+    out.rule(f"{h.get('name', h['id'])} · {h['id']}")
+    out.print(
+        " · ".join(str(h[k]) for k in ("title", "department", "hospital", "city", "market_tier") if h.get(k))
+    )
+    colour = {"support": "green", "oppose": "red", "neutral": "yellow"}
+    table = Table(title="治疗观念偏好 stance by concept")
+    for col in ("concept", "stance", "conf.", "latest evidence", "history"):
+        table.add_column(col, overflow="fold")
+    for s in p["stances"]:
+        ev = s["evidence"][-1]
+        where = f"{ev['source_id']} {ev.get('date') or ''}"
+        if "start" in ev:
+            where += f" @{ev['start']:.1f}s"
+        history = " → ".join(f"{x['stance']} ({x['source_id']})" for x in s["history"])
+        table.add_row(
+            f"{s['name']}\n[dim]{s['concept']}[/dim]",
+            f"[{colour.get(s['stance'], 'white')}]{s['stance']}[/]",
+            f"{s['confidence']:.2f}",
+            f"{ev['text']}\n[dim]{where}[/dim]",
+            history,
+        )
+    out.print(table)
+    if p["unmet_needs"]:
+        out.print("[bold]未满足需求 unmet needs[/bold]")
+        for u in p["unmet_needs"]:
+            last = u["evidence"][-1]
+            out.print(f"  {u['category']}: {last['text']} [dim]({last['source_id']})[/dim]")
+    if p["topics"]:
+        out.print(
+            "[bold]关注话题 topics[/bold]  " + ", ".join(f"{t['topic']} {t['count']}" for t in p["topics"])
+        )
+    if p["adverse_events"]:
+        out.print("[bold red]adverse-event reports[/bold red]")
+        for a in p["adverse_events"]:
+            out.print(f"  {a['source_id']}: {a['text']} [dim]{a.get('drug') or ''}[/dim]")
+
+
+@app.command("jobs")
+def jobs_command(
+    state: Annotated[
+        str | None, typer.Option(help="Only jobs in this state: queued, running, done, failed.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Newest first, at most this many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Ingestion jobs: state, stage, progress, attempts and the error of each failed one."""
+    from insights.ingest.jobs import job_counts, list_jobs
+
+    rows = list_jobs(state=state, limit=limit)
+    if as_json:
+        for r in rows:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+        return
+    counts = job_counts()
+    table = Table(title="jobs · " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for col in ("id", "kind", "subject", "state", "stage", "progress", "tries", "error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["kind"],
+            Path(r["subject"]).name,
+            r["state"],
+            r["stage"] or "",
+            f"{100 * r['progress']:.0f}%",
+            str(r["attempts"]),
+            r["error"] or "",
+        )
+    out.print(table)
+
+
+@app.command("worker")
+def worker_command(
+    queues: Annotated[
+        str, typer.Option(help="Queues to take tasks from: asr (transcription), nlp.")
+    ] = "asr,nlp",
+    concurrency: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker for queued ingestion (needs INSIGHTS_BROKER_URL, e.g. redis://127.0.0.1:6379/0).
+
+    Transcription (queue asr) is long and takes one task at a time per process; analysis and
+    write-back (queue nlp) are short. Run separate workers per queue to scale them apart:
+
+      insights worker --queues asr --concurrency 2
+
+      insights worker --queues nlp
+    """
+    import os
+
+    from insights.config import get_settings
+
+    if not get_settings().broker_url:
+        raise _fail(ValueError("set INSIGHTS_BROKER_URL (e.g. redis://127.0.0.1:6379/0) to run a worker"))
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.app",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--prefetch-multiplier",
+        "1",
+        "--loglevel",
+        loglevel,
+    ]
+    os.execv(sys.executable, argv)
