@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from insights.cli.app import _fail, app, err, out
+from insights.cli.eval_cmd import eval_app
 from insights.errors import InsightsError
 
 ingest_app = typer.Typer(
@@ -299,3 +300,99 @@ def worker_command(
         loglevel,
     ]
     os.execv(sys.executable, argv)
+
+
+@eval_app.command("profiles")
+def eval_profiles(
+    folder: Annotated[Path, typer.Argument(help="Folder laid out as shared/audio: calls/ and truth/.")],
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Score profiles already in this database instead of ingesting into a fresh one."),
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option(help="Write each doctor's profile JSON here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Ingest DIR/calls into a fresh store, then score each doctor's profile against DIR/truth.
+
+    Prints (doctor, concept, stance) agreement, rep-praise leaks, unmet-need recall and AE
+    presence per doctor, figure for figure as shared/tools/score_profiles.py, plus each
+    doctor's stance history on the concepts whose stance changed across calls.
+    """
+    import tempfile
+
+    from insights.eval.profiles import load_truth, score_profiles
+    from insights.ingest import service
+
+    try:
+        truth = load_truth(folder)
+    except InsightsError as exc:
+        raise _fail(exc) from exc
+    tmp = tempfile.TemporaryDirectory(prefix="insights-eval-")
+    url = database_url or f"sqlite:///{Path(tmp.name) / 'eval.db'}"
+    failed: list[str] = []
+    if database_url is None:
+        files = service.call_files(folder / "calls")
+        with err.status("") as status:
+            for i, path in enumerate(files):
+                status.update(f"ingesting {path.name} ({i + 1}/{len(files)})")
+                for row in service.ingest_calls([path], url=url, enqueue=False):
+                    if row["state"] == "failed":
+                        failed.append(f"{path.name}: {row['error']}")
+    hcp_ids = sorted({str(c["hcp"]["id"]) for c in truth})
+    profiles: dict[str, dict[str, Any]] = {}
+    for hid in hcp_ids:
+        try:
+            profiles[hid] = service.profile(hid, url=url)
+        except InsightsError:
+            profiles[hid] = {}
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for hid, p in profiles.items():
+            (out_dir / f"{hid}.json").write_text(json.dumps(p, ensure_ascii=False, indent=2), "utf-8")
+    scores = score_profiles(truth, profiles)
+    changes = _stance_changes(truth, profiles)
+    tmp.cleanup()
+    if as_json:
+        out.print_json(
+            json.dumps(
+                scores.summary() | {"misses": scores.misses, "failed": failed, "changes": changes},
+                ensure_ascii=False,
+            )
+        )
+        return
+    table = Table(title=f"profiles ({scores.doctors} doctors, {len(truth)} calls)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in scores.summary().items():
+        table.add_row(k, str(v))
+    out.print(table)
+    for line in changes:
+        out.print(f"stance change {line}")
+    for m in scores.misses:
+        out.print(f"[dim]miss {m}[/dim]")
+    for f in failed:
+        err.print(f"[red]failed[/red] {f}")
+
+
+def _stance_changes(truth: list[dict[str, Any]], profiles: dict[str, dict[str, Any]]) -> list[str]:
+    """For each concept whose expected stance changed across a doctor's calls: expected vs recorded."""
+    from collections import defaultdict
+
+    seq: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for c in sorted(truth, key=lambda c: c["date"]):
+        for s in c["profile_expect"]["stances"]:
+            if s["stance"] in ("support", "oppose"):
+                seq[(str(c["hcp"]["id"]), s["target_concept"])].append((c["call_id"], s["stance"]))
+    lines = []
+    for (hid, concept), items in sorted(seq.items()):
+        if len({st for _, st in items}) < 2:
+            continue
+        want = " → ".join(f"{st} ({cid})" for cid, st in items)
+        got = "absent"
+        for s in (profiles.get(hid) or {}).get("stances") or []:
+            if s["concept"] == concept:
+                got = " → ".join(
+                    [f"{h['stance']} ({h['source_id']})" for h in s["history"]] + [f"now {s['stance']}"]
+                )
+        lines.append(f"{hid} {concept}: expected {want}; profile {got}")
+    return lines
