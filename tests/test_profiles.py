@@ -179,3 +179,34 @@ def test_unknown_doctor_is_a_coded_error(db_url: str) -> None:
     with session_scope(db_url) as s, pytest.raises(InsightsError) as e:
         build_profile(s, "nobody")
     assert e.value.code.value == "E504"
+
+
+def test_generic_combination_means_the_regimen_under_discussion() -> None:
+    from insights.doc import Doc, Entity, Sentence
+    from insights.nlp.targets import resolve_targets
+
+    text = "联合化疗我现在愿意用了。这个方案我认可。"
+    doc = Doc(text=text, norm=text, context_concepts=["drug:osimertinib", COMBO])
+    doc.entities = [Entity(0, 4, "THERAPY", "联合化疗", "therapy:chemo-combination")]
+    doc.sentences = [
+        Sentence(0, 12, text[:12], stance="support"),
+        Sentence(12, len(text), text[12:], stance="support"),
+    ]
+    resolve_targets(doc)
+    assert [s.target for s in doc.sentences] == [COMBO, COMBO]
+    # Without a regimen in the conversation the generic concept stays.
+    bare = Doc(text=text, norm=text, context_concepts=["drug:osimertinib"])
+    bare.entities = list(doc.entities)
+    bare.sentences = [Sentence(0, 12, text[:12], stance="support")]
+    resolve_targets(bare)
+    assert bare.sentences[0].target == "therapy:chemo-combination"
+
+
+@pytest.mark.slow
+def test_a_trial_named_in_the_conversation_brings_its_regimen(fast_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from insights.analyze import make_doc
+
+    doc = make_doc("那毒性呢？", context="今天主要想跟您交流一下FLAURA2最终OS分析的结果。")
+    fast_pipeline([doc])
+    assert COMBO in doc.context_concepts
+    assert "regimen:pemetrexed+platinum" not in doc.context_concepts  # the backbone alone is not it

@@ -310,6 +310,13 @@ def eval_profiles(
         typer.Option(help="Score profiles already in this database instead of ingesting into a fresh one."),
     ] = None,
     out_dir: Annotated[Path | None, typer.Option(help="Write each doctor's profile JSON here.")] = None,
+    transcripts: Annotated[
+        str,
+        typer.Option(
+            help="asr: transcribe the audio (the real chain). truth: analyse the truth files' turns "
+            "instead (a diagnostic that separates analysis errors from ASR errors)."
+        ),
+    ] = "asr",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Ingest DIR/calls into a fresh store, then score each doctor's profile against DIR/truth.
@@ -320,8 +327,13 @@ def eval_profiles(
     """
     import tempfile
 
-    from insights.eval.profiles import load_truth, score_profiles
+    from insights.eval.profiles import load_truth, score_profiles, use_truth_transcript
     from insights.ingest import service
+    from insights.ingest.calls import register_call
+    from insights.ingest.runner import run_job
+
+    if transcripts not in ("asr", "truth"):
+        raise typer.BadParameter("--transcripts is asr or truth")
 
     try:
         truth = load_truth(folder)
@@ -335,6 +347,17 @@ def eval_profiles(
         with err.status("") as status:
             for i, path in enumerate(files):
                 status.update(f"ingesting {path.name} ({i + 1}/{len(files)})")
+                if transcripts == "truth":
+                    turns = {c["call_id"]: c["turns"] for c in truth}
+                    reg = register_call(path, url=url)
+                    if reg.job_id is None or reg.source_id is None or reg.call_id not in turns:
+                        failed.append(f"{path.name}: {reg.error or 'no truth turns'}")
+                        continue
+                    use_truth_transcript(reg.source_id, turns[reg.call_id], url=url)
+                    res = run_job(reg.job_id, url=url)
+                    if res.state == "failed":
+                        failed.append(f"{path.name}: {res.error}")
+                    continue
                 for row in service.ingest_calls([path], url=url, enqueue=False):
                     if row["state"] == "failed":
                         failed.append(f"{path.name}: {row['error']}")

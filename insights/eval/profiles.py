@@ -98,3 +98,29 @@ def score_profiles(calls: Iterable[dict[str, Any]], profiles: dict[str, dict[str
         want_ae = any(c["profile_expect"]["adverse_event"] for c in cs)
         sc.ae_ok += want_ae == bool(prof.get("adverse_events"))
     return sc
+
+
+def use_truth_transcript(source_id: int, turns: list[dict[str, Any]], *, url: str) -> None:
+    """Store the truth file's turns as the call's transcript (a diagnostic: analysis without ASR errors)."""
+    from sqlalchemy import delete
+
+    from insights.store.models import Segment, Source
+    from insights.store.session import session_scope
+
+    with session_scope(url) as s:
+        s.execute(delete(Segment).where(Segment.source_id == source_id))
+        for i, t in enumerate(turns):
+            s.add(
+                Segment(
+                    source_id=source_id,
+                    idx=i,
+                    speaker=t["speaker"],
+                    start=t["start"],
+                    end=t["end"],
+                    text=t["text"],
+                )
+            )
+        src = s.get(Source, source_id)
+        if src is not None:
+            src.status = "transcribed"
+            src.asr_model = "truth"

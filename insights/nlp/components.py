@@ -168,6 +168,7 @@ class ContextReader:
     def __init__(self, recognizer: EntityRecognizer, linker: Linker) -> None:
         self.recognizer = recognizer
         self.linker = linker
+        self._regimens_of: dict[str, list[str]] = {}
 
     def initialize(self) -> None:
         self.recognizer.initialize()
@@ -180,7 +181,32 @@ class ContextReader:
             ctx.entities = self.recognizer.dictionary_entities(ctx.norm)
             self.linker([ctx])
             whole = Sentence(0, len(ctx.norm), ctx.norm)
-            doc.context_concepts = [e.concept for e in treatment_candidates(ctx, whole) if e.concept]
+            concepts: list[str] = []
+            for e in sorted(ctx.entities, key=lambda e: e.start):
+                if e.label == "TRIAL" and e.concept:
+                    # A trial named in the conversation brings the regimen it tested.
+                    concepts.extend(self._trial_regimens(e.concept))
+                elif e in treatment_candidates(ctx, whole):
+                    concepts.append(str(e.concept))
+            doc.context_concepts = concepts
+
+    def _trial_regimens(self, trial_id: str) -> list[str]:
+        if trial_id not in self._regimens_of:
+            onto = self.recognizer.ontology
+            trial = onto.get(trial_id)
+            covered: set[str] = set()
+            for d in trial.drugs if trial else []:
+                covered.add(d)
+                drug = onto.get(d)
+                covered.update(drug.classes if drug else [])
+            tested = [
+                r for r in onto.by_kind("regimen") if len(r.components) >= 2 and set(r.components) <= covered
+            ]
+            # The whole regimen, not its backbone: FLAURA2 is osimertinib + chemo, not chemo alone.
+            self._regimens_of[trial_id] = [
+                r.id for r in tested if not any(set(r.components) < set(o.components) for o in tested)
+            ]
+        return self._regimens_of[trial_id]
 
 
 class TargetResolver:

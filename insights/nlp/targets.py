@@ -53,12 +53,34 @@ def _topic(concepts: list[str]) -> str | None:
     return Counter(concepts).most_common(1)[0][0] if concepts else None
 
 
+# Generic names of a combination: in a conversation about one regimen they mean that regimen.
+_GENERIC_COMBINATION = frozenset({"therapy:combination-therapy", "therapy:chemo-combination"})
+_CHEMO_PART = re.compile(r"chemo|platinum|pemetrexed|taxel|carboplatin|cisplatin")
+# A stance without a named concept that says 方案 / 联合 refers to the regimen under discussion.
+_REGIMEN_REFERENCE = re.compile(r"方案|联合|联用|合用")
+
+
+def _specialise(target: str | None, regimens: list[str]) -> str | None:
+    """联合化疗 / 联合方案 → the latest regimen named in the conversation that fits it."""
+    if target not in _GENERIC_COMBINATION or not regimens:
+        return target
+    if target == "therapy:chemo-combination":
+        fitting = [r for r in regimens if _CHEMO_PART.search(r)]
+        return fitting[-1] if fitting else target
+    return regimens[-1]
+
+
 def resolve_targets(doc: Doc) -> None:
     """Fill ``Sentence.target`` for every sentence, carrying the latest concept forward."""
     memory = _topic(doc.context_concepts)
+    regimens = [c for c in doc.context_concepts if c.startswith("regimen:")]
     for sent in doc.sentences:
-        sent.target = choose_target(doc, sent, sent.stance, memory)
         cands = treatment_candidates(doc, sent)
+        regimens += [e.concept for e in cands if e.concept and e.concept.startswith("regimen:")]
+        recall = memory
+        if not cands and regimens and _REGIMEN_REFERENCE.search(sent.text):
+            recall = regimens[-1]
+        sent.target = _specialise(choose_target(doc, sent, sent.stance, recall), regimens)
         if sent.target:
             memory = sent.target
         elif cands:
