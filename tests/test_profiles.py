@@ -210,3 +210,15 @@ def test_a_trial_named_in_the_conversation_brings_its_regimen(fast_pipeline) -> 
     fast_pipeline([doc])
     assert COMBO in doc.context_concepts
     assert "regimen:pemetrexed+platinum" not in doc.context_concepts  # the backbone alone is not it
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from insights.store.models import Base
+    from insights.store.session import get_engine
+
+    with get_engine(db_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

@@ -232,10 +232,25 @@ def jobs_command(
         str | None, typer.Option(help="Only jobs in this state: queued, running, done, failed.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Newest first, at most this many.")] = 50,
+    requeue: Annotated[
+        bool,
+        typer.Option(
+            help="Send unfinished jobs idle for --idle seconds to the broker again (after a broker "
+            "restart lost its queue). Safe: steps skip what is already stored."
+        ),
+    ] = False,
+    idle: Annotated[float, typer.Option(min=0, help="With --requeue: seconds without progress.")] = 600.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Ingestion jobs: state, stage, progress, attempts and the error of each failed one."""
-    from insights.ingest.jobs import job_counts, list_jobs
+    from insights.config import get_settings
+    from insights.ingest.jobs import job_counts, list_jobs, requeue_unfinished
+
+    if requeue:
+        if not get_settings().broker_url:
+            raise _fail(ValueError("--requeue needs INSIGHTS_BROKER_URL (in-process ingest has no queue)"))
+        sent = requeue_unfinished(idle_s=idle)
+        err.print(f"requeued {len(sent)} jobs" + (f": {', '.join(map(str, sent))}" if sent else ""))
 
     rows = list_jobs(state=state, limit=limit)
     if as_json:

@@ -81,3 +81,32 @@ def job_counts(*, url: str | None = None) -> dict[str, int]:
 
     with session_scope(url) as s:
         return {state: n for state, n in s.execute(select(Job.state, func.count()).group_by(Job.state))}
+
+
+def requeue_unfinished(*, idle_s: float = 600.0, url: str | None = None) -> list[int]:
+    """Send again every unfinished job that has shown no sign of life for ``idle_s`` seconds.
+
+    The database, not the broker, is the record of work: a job is written before its message is
+    sent, so a message lost with the broker (a Redis restart without persistence) leaves a job
+    ``queued`` or ``running`` here. Each is sent again at its current stage; the steps skip
+    what is already stored, so a job whose message was not lost after all only costs a no-op.
+    """
+    from datetime import timedelta
+
+    from insights.ingest.queue import enqueue_stage
+    from insights.ingest.runner import stages_for
+    from insights.store.models import Source
+
+    cutoff = utcnow() - timedelta(seconds=idle_s)
+    todo: list[tuple[int, str]] = []
+    with session_scope(url) as s:
+        for job in s.scalars(select(Job).where(Job.state.in_((QUEUED, RUNNING)), Job.touched_at <= cutoff)):
+            if job.source_id is None:
+                continue
+            src = s.get(Source, job.source_id)
+            if src is None:
+                continue
+            todo.append((job.id, job.stage or stages_for(src.kind)[0]))
+    for job_id, stage in todo:
+        enqueue_stage(job_id, stage)
+    return [j for j, _ in todo]

@@ -196,6 +196,8 @@ class Job(Base):
     task_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Last sign of life (any update): a requeue leaves a job alone while this is recent.
+    touched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     def to_dict(self) -> dict[str, Any]:
