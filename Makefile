@@ -32,6 +32,11 @@ demo: models
 	@echo "== transcribe a generated two-party call (espeak-ng voices; caller left, doctor right) =="
 	$(BIN)/python scripts/make_demo_call.py build/demo
 	$(BIN)/insights transcribe build/demo/demo-call-stereo.ogg build/demo/demo-call-mono.mp3
+	@echo "== ingest both calls into the embedded store (SQLite, in-process) and show the doctor's profile =="
+	$(BIN)/insights ingest calls build/demo
+	$(BIN)/insights profile show hcp-demo
+	@echo "== ingesting again changes nothing (idempotent per call_id and audio) =="
+	$(BIN)/insights ingest calls build/demo
 	@echo "== one sentence, as a table =="
 	$(BIN)/insights analyze "EGFR敏感突变的话我一般首选阿美替尼，价钱合适，都进医保了。"
 

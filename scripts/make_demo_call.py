@@ -28,7 +28,12 @@ def main() -> None:
     (out / "demo-call-stereo.json").write_text(
         json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    mono_meta = {k: v for k, v in meta.items() if k != "channels"}
+    # The mono file is a second call with the same doctor, a day later (no channel map: the two
+    # voices are told apart by their sound).
+    mono_meta = {k: v for k, v in meta.items() if k != "channels"} | {
+        "call_id": "demo-call-2",
+        "date": "2026-11-24",
+    }
     (out / "demo-call-mono.json").write_text(
         json.dumps(mono_meta, ensure_ascii=False, indent=1), encoding="utf-8"
     )

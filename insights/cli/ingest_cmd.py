@@ -193,7 +193,10 @@ def _print_profile(p: dict[str, Any]) -> None:
     out.print(
         " · ".join(str(h[k]) for k in ("title", "department", "hospital", "city", "market_tier") if h.get(k))
     )
+    out.print(f"[dim]{p['sources']} sources · models {', '.join(p['model_versions']) or '-'}[/dim]")
     colour = {"support": "green", "oppose": "red", "neutral": "yellow"}
+    if not p["stances"]:
+        out.print("治疗观念偏好: no stance on a treatment concept in the doctor's own words yet")
     table = Table(title="治疗观念偏好 stance by concept")
     for col in ("concept", "stance", "conf.", "latest evidence", "history"):
         table.add_column(col, overflow="fold")
@@ -210,7 +213,8 @@ def _print_profile(p: dict[str, Any]) -> None:
             f"{ev['text']}\n[dim]{where}[/dim]",
             history,
         )
-    out.print(table)
+    if p["stances"]:
+        out.print(table)
     if p["unmet_needs"]:
         out.print("[bold]未满足需求 unmet needs[/bold]")
         for u in p["unmet_needs"]:
