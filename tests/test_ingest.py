@@ -234,3 +234,21 @@ def test_cli_ingest_calls_end_to_end(synth_calls: dict, tmp_path: Path, pg_datab
     assert card.returncode == 0 and "王建国" in card.stdout
     missing = cli("profile", "show", "hcp-404")
     assert missing.returncode == 2 and "E504" in missing.stderr
+
+
+@pytest.mark.slow
+def test_bench_pipeline_runs_the_chain_and_the_baseline(
+    synth_calls: dict, tmp_path: Path, fast_models: Path
+) -> None:
+    from insights.bench.pipeline import run_bench, summary
+
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    call = folder / "c01.ogg"
+    call.write_bytes(synth_calls["stereo"].read_bytes())
+    _sidecar(call, {"call_id": "c01", "hcp": HCP, "channels": {"left": "caller", "right": "hcp"}})
+    rows = summary(run_bench(folder, workers=[1]))
+    assert [r["system"] for r in rows] == ["faster-whisper only", "chain, 1 worker"]
+    assert rows[1]["failed"] == 0 and rows[1]["calls"] == 1
+    assert rows[0]["rtf"] > 0 and rows[1]["rtf"] > 0
+    assert rows[1]["vs_faster_whisper"] == round(rows[1]["seconds"] / rows[0]["seconds"], 3)

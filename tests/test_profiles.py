@@ -32,6 +32,9 @@ def _source(s, call_id: str, when: str, sentences: list[dict], *, doctor: str = 
     s.add(src)
     s.flush()
     for i, kw in enumerate(sentences):
+        if kw.get("target") and "entities" not in kw:
+            # The sentence names its target unless a test says otherwise.
+            kw["entities"] = [{"text": kw["target"].split(":")[1], "label": "DRUG", "concept": kw["target"]}]
         s.add(
             SentenceRow(
                 source_id=src.id,
@@ -105,7 +108,7 @@ def test_latest_source_decides_and_history_keeps_the_rest(db_url: str) -> None:
         ("c01", "oppose"),
         ("c03", "neutral"),
     ]
-    assert combo["mentions"] == ["联合化疗"]
+    assert combo["mentions"] == ["osimertinib+chemo", "联合化疗"]
     assert _stance(p, OSI)["stance"] == "support"
     assert p["unmet_needs"] == [
         {
@@ -222,3 +225,27 @@ def test_migrations_match_the_models(db_url: str) -> None:
     with get_engine(db_url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_a_side_taken_on_an_unnamed_unpointed_concept_counts_as_a_mention(db_url: str) -> None:
+    with session_scope(db_url) as s:
+        src = _source(
+            s,
+            "c26",
+            "2026-01-13",
+            [
+                {"stance": "oppose", "target": OSI, "text": "奥希替尼我不太用", "entities": []},
+                # The target came from memory: nothing in the words names or points at it.
+                {
+                    "stance": "support",
+                    "target": OSI,
+                    "text": "两片药就控制住了，一个月几十块钱",
+                    "entities": [],
+                },
+                {"stance": "support", "target": COMBO, "text": "这个方案我认可", "entities": []},
+            ],
+        )
+        write_back(s, src, model_version="fast@a")
+        p = build_profile(s, "hcp-1")
+    assert _stance(p, OSI)["stance"] == "neutral"
+    assert _stance(p, COMBO)["stance"] == "support"  # 这个方案 points back at it

@@ -217,6 +217,15 @@ def _call(folder: Path, name: str, source: Path, call_id: str) -> Path:
     return path
 
 
+def _assert_tags_written_once(url: str) -> None:
+    """No duplicate tag, and none retracted and added again: each was written exactly once."""
+    with session_scope(url) as s:
+        tags = s.scalar(select(func.count()).select_from(Tag))
+        added = s.scalar(select(func.count()).select_from(TagEvent).where(TagEvent.action == "added"))
+        retracted = s.scalar(select(func.count()).select_from(TagEvent).where(TagEvent.action == "retracted"))
+    assert tags and tags == added and retracted == 0
+
+
 def _all_final(jobs: list[Job]) -> bool:
     return bool(jobs) and all(j.state in ("done", "failed") for j in jobs)
 
@@ -269,12 +278,7 @@ def test_kill_9_mid_transcription_completes_exactly_once(
     [job] = _wait(url, _all_final, 240, worker.log)
     assert job.state == "done", job.error
     assert job.attempts >= 2
-    with session_scope(url) as s:
-        tags = s.scalar(select(func.count()).select_from(Tag))
-        added = s.scalar(select(func.count()).select_from(TagEvent).where(TagEvent.action == "added"))
-        # Every tag was written once: no duplicate, no retraction and re-adding.
-        assert tags == added
-        assert s.scalar(select(func.count()).select_from(TagEvent).where(TagEvent.action == "retracted")) == 0
+    _assert_tags_written_once(url)
 
 
 def test_redis_restart_loses_no_job(
@@ -299,7 +303,4 @@ def test_redis_restart_loses_no_job(
     requeue_unfinished(idle_s=0, url=url)
     jobs = _wait(url, _all_final, 300, worker.log)
     assert [j.state for j in jobs] == ["done"] * 3, [(j.error) for j in jobs]
-    with session_scope(url) as s:
-        tags = s.scalar(select(func.count()).select_from(Tag))
-        added = s.scalar(select(func.count()).select_from(TagEvent).where(TagEvent.action == "added"))
-        assert tags == added
+    _assert_tags_written_once(url)

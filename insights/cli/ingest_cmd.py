@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from insights.cli.app import _fail, app, err, out
+from insights.cli.app import _fail, app, bench_app, err, out
 from insights.cli.eval_cmd import eval_app
 from insights.errors import InsightsError
 
@@ -438,3 +438,46 @@ def _stance_changes(truth: list[dict[str, Any]], profiles: dict[str, dict[str, A
                 )
         lines.append(f"{hid} {concept}: expected {want}; profile {got}")
     return lines
+
+
+@bench_app.command("pipeline")
+def bench_pipeline(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder of calls with sidecars (e.g. ../shared/audio/calls).")
+    ],
+    workers: Annotated[str, typer.Option(help="Worker process counts to compare, comma-separated.")] = "1,2",
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N calls.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Calls/hour and RTF of the whole chain (transcribe → analyse → write back), 1 vs N workers.
+
+    Each worker count gets a fresh SQLite store and a pool of processes (models load once per
+    process); the baseline is plain faster-whisper on the same files in one process. Goal: the
+    chain with one worker within 1.2x of transcription alone.
+    """
+    from insights.bench.pipeline import run_bench, summary
+
+    try:
+        counts = [int(x) for x in workers.split(",") if x.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter("--workers is a comma-separated list of integers, e.g. 1,2") from exc
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("--workers needs positive counts")
+    try:
+        with err.status("benchmarking (plain faster-whisper, then the chain per worker count)"):
+            rows = summary(run_bench(folder, workers=counts, limit=limit))
+    except InsightsError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    table = Table(title=f"pipeline on {rows[0]['calls']} calls")
+    for col in cols:
+        table.add_column(col.replace("_", " "), justify="right")
+    for r in rows:
+        table.add_row(*[str(r.get(c, "")) for c in cols])
+    out.print(table)
+    for r in rows:
+        if "speedup_vs_1_worker" in r and r["system"] != "chain, 1 worker":
+            out.print(f"{r['system']}: {r['speedup_vs_1_worker']}x the calls/hour of 1 worker")

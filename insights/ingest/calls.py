@@ -8,7 +8,6 @@ replaces the old recording's results when its pipeline runs.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from insights.errors import ErrorCode, IngestError, InsightsError
 from insights.ingest.doctors import clean_hcp, upsert_doctor
 from insights.ingest.jobs import FAILED, QUEUED, create_job
+from insights.nlp.store import sha256_file
 from insights.store.models import Job, Source
 from insights.store.session import session_scope
 
@@ -47,14 +47,6 @@ def audio_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise IngestError(ErrorCode.FILE_UNREADABLE, f"{folder}: not a folder")
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-
-
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def parse_date(value: Any, *, where: str) -> date | None:
@@ -91,7 +83,7 @@ def register_call(path: Path, *, url: str | None = None) -> Registered:
         hcp = clean_hcp(meta["hcp"], where=path.with_suffix(".json").name)
         call_id = str(meta.get("call_id") or path.stem)
         when = parse_date(meta.get("date"), where=path.with_suffix(".json").name)
-        digest = file_hash(path)
+        digest = sha256_file(path)
     except (InsightsError, OSError) as exc:
         error = str(exc) if isinstance(exc, InsightsError) else f"[{ErrorCode.FILE_UNREADABLE.value}] {exc}"
         job_id = create_job(kind="call", subject=str(path), source_id=None, state=FAILED, url=url)

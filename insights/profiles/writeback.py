@@ -10,6 +10,7 @@ and ``tag_events`` records both.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from insights.store.models import SentenceRow, Source, Tag, TagEvent
 logger = logging.getLogger(__name__)
 
 STANCE_VALUES = frozenset({"support", "oppose", "neutral"})
+# Words that point back at a concept named earlier (这个药, 它, 这个方案, 联合…).
+_ANAPHOR = re.compile(r"这个|这种|这类|那个|这药|该药|此药|它|其|这方案|方案|联合|这款|这一类|this|it\b", re.I)
 AE_VALUE = "reported"
 
 
@@ -59,14 +62,13 @@ def tags_for(sentences: list[SentenceRow], *, source: Source, model_version: str
 
     for sent in sentences:
         if sent.stance in STANCE_VALUES and sent.target:
-            add(
-                sent,
-                "stance",
-                sent.stance,
-                sent.target,
-                confidence=sent.confidence,
-                mention=_mention(sent, sent.target),
-            )
+            mention = _mention(sent, sent.target)
+            value = sent.stance
+            if mention is None and value != "neutral" and not _ANAPHOR.search(sent.text):
+                # A side taken on a concept the sentence neither names nor points at is a guess
+                # of the target (often an ASR-garbled name of another one): a mention, not a position.
+                value = "neutral"
+            add(sent, "stance", value, sent.target, confidence=sent.confidence, mention=mention)
         for topic in sent.topics or ():
             add(sent, "topic", topic)
         if sent.unmet_need:
