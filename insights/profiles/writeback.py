@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 STANCE_VALUES = frozenset({"support", "oppose", "neutral"})
 # Words that point back at a concept named earlier (这个药, 它, 这个方案, 联合…).
-_ANAPHOR = re.compile(r"这个|这种|这类|那个|这药|该药|此药|它|其|这方案|方案|联合|这款|这一类|this|it\b", re.I)
+_ANAPHOR = re.compile(r"这个|这种|这类|那个|这药|该药|此药|它|其|方案|联合|这款|这一类|\bthis\b|\bit\b", re.I)
 AE_VALUE = "reported"
 
 
