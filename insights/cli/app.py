@@ -21,6 +21,9 @@ app = typer.Typer(
         "  insights analyze --jsonl < in.jsonl > out.jsonl\n\n"
         "  insights models build      # train the fast backend from annotations/\n\n"
         "  insights eval              # scores on the held-out test split\n\n"
+        "  insights transcribe call.m4a\n\n"
+        "  insights ingest calls uploads/   # transcribe, analyse, write back to profiles\n\n"
+        "  insights profile show hcp-001 [--json]\n\n"
         "Settings come from INSIGHTS_* environment variables (see README)."
     ),
     no_args_is_help=True,

@@ -16,7 +16,7 @@ from insights.cli.eval_cmd import eval_app
 from insights.errors import InsightsError
 
 ingest_app = typer.Typer(
-    help="Bring sources in: call recordings (papers and consults follow the same pipeline).",
+    help="Bring sources in: call recordings with their sidecar metadata.",
     no_args_is_help=True,
 )
 hcps_app = typer.Typer(help="HCP master data (doctors).", no_args_is_help=True)
