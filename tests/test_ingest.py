@@ -252,3 +252,57 @@ def test_bench_pipeline_runs_the_chain_and_the_baseline(
     assert rows[1]["failed"] == 0 and rows[1]["calls"] == 1
     assert rows[0]["rtf"] > 0 and rows[1]["rtf"] > 0
     assert rows[1]["vs_faster_whisper"] == round(rows[1]["seconds"] / rows[0]["seconds"], 3)
+
+
+@pytest.mark.slow
+def test_consults_count_only_the_answer_and_never_guess_the_doctor(
+    db_url: str, tmp_path: Path, fast_pipeline: object
+) -> None:
+    crm = tmp_path / "crm.jsonl"
+    crm.write_text(
+        "\n".join(
+            json.dumps(d, ensure_ascii=False)
+            for d in (
+                HCP,
+                {"id": "hcp-077", "name": "王建国", "hospital": "北京协和医院", "department": "呼吸科"},
+            )
+        ),
+        encoding="utf-8",
+    )
+    service.import_hcps(crm, url=db_url)
+    question = "医生您好，我妈妈肺腺癌EGFR突变，奥希替尼是不是最好的药？别的病友都说贝伐珠单抗好。"
+    answer = "EGFR敏感突变一线我一般首选奥希替尼，脑转移的效果也好，贝伐珠单抗不是首选。"
+    consults = tmp_path / "consults.jsonl"
+    lines = [
+        {
+            "id": "q1",
+            "date": "2026-03-01",
+            "doctor": {"id": "hcp-001"},
+            "question": question,
+            "answer": answer,
+        },
+        {
+            "id": "q2",
+            "date": "2026-03-02",
+            "doctor": {"name": "王建国", "hospital": "北京协和医院"},
+            "question": "哮喘能根治吗？",
+            "answer": "哮喘控制好了可以正常生活，吸入激素要规律用。",
+        },
+        {"id": "q3", "doctor": {"name": "王建国", "hospital": "复旦大学附属肿瘤医院"}, "answer": "可以用。"},
+        {"id": "q4", "doctor": {"id": "hcp-001"}, "question": "怎么办？"},
+    ]
+    consults.write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n{not json\n", encoding="utf-8"
+    )
+    rows = list(service.ingest_consults(consults, url=db_url, enqueue=False))
+    assert [r["state"] for r in rows] == ["done", "done", "failed", "failed", "failed"]
+    assert [r.get("code") for r in rows[2:]] == ["E504", "E503", "E503"]
+    assert "namesake" in rows[2]["error"]
+    with session_scope(db_url) as s:
+        by_doctor = {(t.doctor_id, t.text) for t in s.scalars(select(Tag))}
+    # Every tag's evidence is a sentence of an answer.
+    assert by_doctor and all(text in answer or text in lines[1]["answer"] for _, text in by_doctor)
+    assert {d for d, _ in by_doctor} <= {"hcp-001", "hcp-077"}
+    assert not any(question[:10] in text for _, text in by_doctor)  # the patient's words never count
+    again = list(service.ingest_consults(consults, url=db_url, enqueue=False))
+    assert [r["outcome"] for r in again[:2]] == ["unchanged", "unchanged"]

@@ -369,10 +369,10 @@ def eval_profiles(
                 if transcripts == "truth":
                     turns = {c["call_id"]: c["turns"] for c in truth}
                     reg = register_call(path, url=url)
-                    if reg.job_id is None or reg.source_id is None or reg.call_id not in turns:
+                    if reg.job_id is None or reg.source_id is None or reg.external_id not in turns:
                         failed.append(f"{path.name}: {reg.error or 'no truth turns'}")
                         continue
-                    use_truth_transcript(reg.source_id, turns[reg.call_id], url=url)
+                    use_truth_transcript(reg.source_id, turns[reg.external_id], url=url)
                     res = run_job(reg.job_id, url=url)
                     if res.state == "failed":
                         failed.append(f"{path.name}: {res.error}")
@@ -481,3 +481,41 @@ def bench_pipeline(
     for r in rows:
         if "speedup_vs_1_worker" in r and r["system"] != "chain, 1 worker":
             out.print(f"{r['system']}: {r['speedup_vs_1_worker']}x the calls/hour of 1 worker")
+
+
+@ingest_app.command("consults")
+def ingest_consults(
+    file: Annotated[Path, typer.Argument(help="JSON Lines, one online consultation per line.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per consultation.")] = False,
+) -> None:
+    """Analyse online consultations: only the doctor's answer counts; the question is context.
+
+    A line: {"id": "q-001", "date": "2026-03-01", "doctor": {"id": "hcp-001"}, "question": "…",
+    "answer": "…"}. The doctor may be given by name and hospital instead of id; one that matches
+    no known doctor (or several) fails with E504 instead of being guessed. Idempotent per id.
+
+    Example:
+
+      insights ingest consults exports/haodf-2026-03.jsonl
+    """
+    from insights.ingest import service
+
+    rows: list[dict[str, Any]] = []
+    try:
+        for row in service.ingest_consults(file):
+            rows.append(row)
+            if as_json:
+                sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    except InsightsError as exc:
+        raise _fail(exc) from exc
+    if not as_json:
+        table = Table(title=f"{len(rows)} consultations")
+        for col in ("line", "consult", "outcome", "state", "detail"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(
+                r["line"], r.get("consult_id") or "", r["outcome"], r["state"], r.get("error") or ""
+            )
+        out.print(table)
+    if rows and all(r["state"] == "failed" for r in rows):
+        raise typer.Exit(code=1)

@@ -9,35 +9,16 @@ replaces the old recording's results when its pipeline runs.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from insights.errors import ErrorCode, IngestError, InsightsError
-from insights.ingest.doctors import clean_hcp, upsert_doctor
-from insights.ingest.jobs import FAILED, QUEUED, create_job
+from insights.ingest.doctors import clean_hcp
+from insights.ingest.sources import Registered, record_source, reject
 from insights.nlp.store import sha256_file
-from insights.store.models import Job, Source
-from insights.store.session import session_scope
 
 logger = logging.getLogger(__name__)
-
-NEW, CHANGED, RESUMED, UNCHANGED, REJECTED = "new", "changed", "resumed", "unchanged", "rejected"
-
-
-@dataclass(slots=True)
-class Registered:
-    """What registration decided for one file; ``job_id`` is None when there is nothing to do."""
-
-    path: Path
-    outcome: str
-    job_id: int | None = None
-    source_id: int | None = None
-    call_id: str | None = None
-    error: str | None = None
 
 
 def audio_files(folder: Path) -> list[Path]:
@@ -85,46 +66,16 @@ def register_call(path: Path, *, url: str | None = None) -> Registered:
         when = parse_date(meta.get("date"), where=path.with_suffix(".json").name)
         digest = sha256_file(path)
     except (InsightsError, OSError) as exc:
-        error = str(exc) if isinstance(exc, InsightsError) else f"[{ErrorCode.FILE_UNREADABLE.value}] {exc}"
-        job_id = create_job(kind="call", subject=str(path), source_id=None, state=FAILED, url=url)
-        from insights.ingest.jobs import update_job
-
-        code = exc.code.value if isinstance(exc, InsightsError) else ErrorCode.FILE_UNREADABLE.value
-        update_job(job_id, url=url, error=error, code=code)
-        return Registered(path, REJECTED, job_id=job_id, error=error)
-
-    with session_scope(url) as s:
-        upsert_doctor(s, hcp)
-        s.flush()
-        src = s.scalars(select(Source).where(Source.kind == "call", Source.external_id == call_id)).first()
-        if src is None:
-            outcome = NEW
-            src = Source(kind="call", external_id=call_id, content_hash=digest, meta={})
-            s.add(src)
-        elif src.content_hash != digest:
-            outcome = CHANGED
-            src.status = "pending"
-            src.content_hash = digest
-        elif src.status == "done":
-            outcome = UNCHANGED
-        else:
-            outcome = RESUMED
-        src.path = str(path)
-        src.date = when
-        src.doctor_id = hcp["id"]
-        src.meta = {k: v for k, v in meta.items() if k != "hcp"}
-        s.flush()
-        source_id = src.id
-        if outcome == UNCHANGED:
-            return Registered(path, outcome, source_id=source_id, call_id=call_id)
-        open_job = s.scalars(
-            select(Job)
-            .where(Job.source_id == source_id, Job.state.in_((QUEUED, "running")))
-            .order_by(Job.id.desc())
-        ).first()
-        if open_job is not None:
-            # A run that was cut off (crash, kill): the same job goes on.
-            open_job.state = QUEUED
-            return Registered(path, outcome, job_id=open_job.id, source_id=source_id, call_id=call_id)
-    job_id = create_job(kind="call", subject=str(path), source_id=source_id, url=url)
-    return Registered(path, outcome, job_id=job_id, source_id=source_id, call_id=call_id)
+        return reject("call", str(path), exc, url=url)
+    return record_source(
+        kind="call",
+        external_id=call_id,
+        digest=digest,
+        subject=str(path),
+        when=when,
+        hcp=hcp,
+        doctor_id=hcp["id"],
+        meta={k: v for k, v in meta.items() if k != "hcp"},
+        path=str(path),
+        url=url,
+    )
