@@ -34,6 +34,8 @@ demo: models
 	$(BIN)/insights transcribe build/demo/demo-call-stereo.ogg build/demo/demo-call-mono.mp3
 	@echo "== ingest both calls into the embedded store (SQLite, in-process) and show the doctor's profile =="
 	$(BIN)/insights ingest calls build/demo
+	@echo "== and three online consultations (the third names a doctor at an unknown hospital: E504, not guessed) =="
+	$(BIN)/insights ingest consults examples/consults.jsonl
 	$(BIN)/insights profile show hcp-demo
 	@echo "== ingesting again changes nothing (idempotent per call_id and audio) =="
 	$(BIN)/insights ingest calls build/demo

@@ -93,18 +93,24 @@ def pg_database() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, migrated database: a SQLite file, then the session's PostgreSQL database emptied."""
-    from sqlalchemy import text
-
-    from insights.store.models import Base
     from insights.store.session import get_engine
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'insights.db'}"
         get_engine(url)
         return url
-    url = request.getfixturevalue("pg_database")
-    engine = get_engine(url)
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """The session's PostgreSQL database, migrated and emptied for this test."""
+    from sqlalchemy import text
+
+    from insights.store.models import Base
+    from insights.store.session import get_engine
+
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
+    with get_engine(pg_database).begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    return url
+    return pg_database

@@ -174,7 +174,7 @@ def test_only_the_doctors_words_make_tags_and_rerun_changes_nothing(
 
 
 @pytest.mark.slow
-def test_cli_ingest_calls_end_to_end(synth_calls: dict, tmp_path: Path, pg_database: str) -> None:
+def test_cli_ingest_calls_end_to_end(synth_calls: dict, tmp_path: Path, pg_url: str) -> None:
     """The embedded path from a folder of calls to a profile, a bad file in the batch, then a re-run."""
     from insights.asr.synth import write_audio
 
@@ -197,7 +197,7 @@ def test_cli_ingest_calls_end_to_end(synth_calls: dict, tmp_path: Path, pg_datab
     (folder / "c03.mp3").write_bytes(b"ID3" + bytes(500))
     _sidecar(folder / "c03.mp3", {"call_id": "c03", "hcp": HCP})
     (folder / "c04.wav").write_bytes(call.read_bytes())  # no sidecar
-    env = os.environ | {"INSIGHTS_DATABASE_URL": pg_database}
+    env = os.environ | {"INSIGHTS_DATABASE_URL": pg_url}
     env.pop("INSIGHTS_BROKER_URL", None)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -94,17 +94,12 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def broker(
-    redis_server: RedisServer, pg_database: str, monkeypatch: pytest.MonkeyPatch
+    redis_server: RedisServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, str]]:
     """Settings for this process and the workers: the private Redis, PostgreSQL, a short visibility timeout."""
-    from sqlalchemy import text
-
-    from insights.store.models import Base
-    from insights.store.session import get_engine
-
     env = {
         "INSIGHTS_BROKER_URL": redis_server.url,
-        "INSIGHTS_DATABASE_URL": pg_database,
+        "INSIGHTS_DATABASE_URL": pg_url,
         # A task whose worker was killed comes back after this many seconds.
         "INSIGHTS_VISIBILITY_TIMEOUT_S": "12",
     }
@@ -112,10 +107,6 @@ def broker(
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
     queue._client.cache_clear()
-    engine = get_engine(pg_database)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield env
     get_settings.cache_clear()
     queue._client.cache_clear()
