@@ -12,7 +12,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,22 +120,9 @@ class Worker:
         fh = self.log.open("ab")
         self.proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.app",
-                "worker",
-                "-Q",
-                "asr,nlp",
-                "--concurrency",
-                str(concurrency),
-                "--prefetch-multiplier",
-                "1",
+                *queue.worker_argv(queues="asr,nlp", concurrency=concurrency),
                 "--without-gossip",
                 "--without-mingle",
-                "--loglevel",
-                "INFO",
             ],
             cwd=ROOT,
             env=os.environ.copy(),

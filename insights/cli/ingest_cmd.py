@@ -302,22 +302,9 @@ def worker_command(
 
     if not get_settings().broker_url:
         raise _fail(ValueError("set INSIGHTS_BROKER_URL (e.g. redis://127.0.0.1:6379/0) to run a worker"))
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.app",
-        "worker",
-        "-Q",
-        queues,
-        "--concurrency",
-        str(concurrency),
-        "--prefetch-multiplier",
-        "1",
-        "--loglevel",
-        loglevel,
-    ]
+    from insights.ingest.queue import worker_argv
+
+    argv = worker_argv(queues=queues, concurrency=concurrency, loglevel=loglevel)
     os.execv(sys.executable, argv)
 
 

@@ -36,6 +36,28 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def worker_argv(*, queues: str, concurrency: int, loglevel: str = "INFO") -> list[str]:
+    """The command line of a Celery worker on our app (``insights worker`` runs it)."""
+    import sys
+
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.app",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--prefetch-multiplier",
+        "1",
+        "--loglevel",
+        loglevel,
+    ]
+
+
 @lru_cache(maxsize=1)
 def _client() -> Any:
     from celery import Celery
