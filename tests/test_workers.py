@@ -230,8 +230,9 @@ def test_bad_files_fail_with_their_code_and_the_batch_goes_on(
     assert by_file["b-corrupt.mp3"].state == "failed" and by_file["b-corrupt.mp3"].code in ("E401", "E404")
     assert by_file["c-empty.wav"].code == "E402"
     assert by_file["d-nosidecar.ogg"].code == "E501"
-    # Bad input is not retried: one attempt.
+    # Bad input is not retried, and moving on through the stages is not a new attempt.
     assert by_file["b-corrupt.mp3"].attempts == 1
+    assert by_file["a-good.ogg"].attempts == 1
     with session_scope(url) as s:
         assert s.scalar(select(func.count()).select_from(Segment)) > 0
 

@@ -23,7 +23,7 @@ MAX_RETRIES = 5
 
 @app.task(name=STAGE_TASK, bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def run_stage_task(self: Any, job_id: int, stage: str) -> str:
-    job = begin_attempt(job_id, task_id=self.request.id)
+    job = begin_attempt(job_id, stage=stage, task_id=self.request.id)
     if job is None or job.source_id is None:
         return "skipped"
     try:

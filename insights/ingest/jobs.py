@@ -44,14 +44,22 @@ def update_job(job_id: int, *, url: str | None = None, **fields: Any) -> None:
             job.finished_at = utcnow()
 
 
-def begin_attempt(job_id: int, *, task_id: str | None = None, url: str | None = None) -> Job | None:
-    """Mark the job running and count the attempt; None when it is already finished."""
+def begin_attempt(
+    job_id: int, *, stage: str | None = None, task_id: str | None = None, url: str | None = None
+) -> Job | None:
+    """Mark the job running; None when it is already finished.
+
+    ``attempts`` counts runs of the job: the first start, and each time a stage starts again
+    (a redelivered or retried task, a re-run after a crash). Moving on to the next stage is not
+    a new attempt. Without ``stage`` (the in-process runner) every call is an attempt.
+    """
     with session_scope(url) as s:
         job = s.get(Job, job_id)
         if job is None or job.state in FINAL:
             return None
+        if stage is None or job.attempts == 0 or job.stage == stage:
+            job.attempts += 1
         job.state = RUNNING
-        job.attempts += 1
         job.started_at = job.started_at or utcnow()
         if task_id:
             job.task_id = task_id

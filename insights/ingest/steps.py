@@ -110,9 +110,10 @@ def doctor_docs(segments: list[Segment], *, kind: str) -> list[tuple[Segment, Do
 
 def analyse(source_id: int, *, url: str | None = None, backend: str | None = None) -> bool:
     """Analyse the doctor's segments into sentences; False when this model version already did."""
-    from insights.analyze import _pipeline
+    from insights.config import get_settings
+    from insights.nlp.pipeline import get_pipeline
 
-    pipeline = _pipeline(backend)
+    pipeline = get_pipeline(backend or get_settings().backend)
     src = load_source(source_id, url)
     if ORDER.get(src.status, 0) >= ORDER[ANALYSED] and src.model_version == pipeline.version:
         return False
