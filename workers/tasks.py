@@ -11,9 +11,9 @@ from typing import Any
 
 from insights.errors import InsightsError
 from insights.ingest import steps
-from insights.ingest.jobs import FINAL, begin_attempt, fail_job
+from insights.ingest.jobs import begin_attempt
 from insights.ingest.queue import STAGE_TASK, enqueue_stage
-from insights.ingest.runner import run_stage, stages_for
+from insights.ingest.runner import record_failure, run_stage, stages_for
 from workers.app import app
 
 logger = logging.getLogger(__name__)
@@ -30,13 +30,11 @@ def run_stage_task(self: Any, job_id: int, stage: str) -> str:
         run_stage(job_id, job.source_id, stage)
     except InsightsError as exc:
         # Bad input: record it on the job; retrying cannot help.
-        fail_job(job_id, exc)
-        steps.mark_failed(job.source_id, str(exc))
+        record_failure(job_id, job.source_id, exc)
         return "failed"
     except Exception as exc:
         if self.request.retries >= MAX_RETRIES:
-            fail_job(job_id, exc)
-            steps.mark_failed(job.source_id, str(exc))
+            record_failure(job_id, job.source_id, exc)
             logger.exception("job %s stage %s failed after %d retries", job_id, stage, self.request.retries)
             return "failed"
         # A transient fault (database or broker away): back off and try again.
@@ -50,6 +48,3 @@ def run_stage_task(self: Any, job_id: int, stage: str) -> str:
 
 def _kind(source_id: int) -> str:
     return steps.load_source(source_id, None).kind
-
-
-__all__ = ["FINAL", "run_stage_task"]

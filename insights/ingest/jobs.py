@@ -68,12 +68,18 @@ def begin_attempt(
         return job
 
 
-def fail_job(job_id: int, exc: BaseException, *, url: str | None = None) -> None:
+def describe(exc: BaseException, *, fallback: ErrorCode = ErrorCode.INTERNAL) -> tuple[str, str]:
+    """(code, message) to record for an error; one that is not ours gets ``fallback``'s code."""
     if isinstance(exc, InsightsError):
-        code, text = exc.code.value, str(exc)
-    else:
-        code, text = ErrorCode.INTERNAL.value, f"[{ErrorCode.INTERNAL.value}] {type(exc).__name__}: {exc}"
+        return exc.code.value, str(exc)
+    return fallback.value, f"[{fallback.value}] {type(exc).__name__}: {exc}"
+
+
+def fail_job(job_id: int, exc: BaseException, *, url: str | None = None) -> tuple[str, str]:
+    """Record the job as failed with the error's code and message; returns them."""
+    code, text = describe(exc)
     update_job(job_id, url=url, state=FAILED, error=text, code=code)
+    return code, text
 
 
 def list_jobs(*, state: str | None = None, limit: int = 50, url: str | None = None) -> list[dict[str, Any]]:

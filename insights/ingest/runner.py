@@ -71,10 +71,14 @@ def run_job(job_id: int, *, url: str | None = None, on_stage: StepProgress | Non
                 on_stage(stage, 0.0)
             counts = run_stage(job_id, job.source_id, stage, url=url)
     except Exception as exc:
-        fail_job(job_id, exc, url=url)
-        steps.mark_failed(job.source_id, str(exc), url=url)
         if not isinstance(exc, InsightsError):
             logger.exception("job %s failed", job_id)
-        code = exc.code.value if isinstance(exc, InsightsError) else "E900"
-        return JobResult(job_id, "failed", str(exc), code)
+        return record_failure(job_id, job.source_id, exc, url=url)
     return JobResult(job_id, DONE, tags=counts)
+
+
+def record_failure(job_id: int, source_id: int, exc: BaseException, *, url: str | None = None) -> JobResult:
+    """The job failed with ``exc``: its code and message go on the job and the source."""
+    code, text = fail_job(job_id, exc, url=url)
+    steps.mark_failed(source_id, text, url=url)
+    return JobResult(job_id, "failed", text, code)

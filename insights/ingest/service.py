@@ -73,7 +73,7 @@ def _process(
         enqueue = get_settings().broker_url is not None
     row: dict[str, Any] = {"outcome": reg.outcome, "job_id": reg.job_id}
     if reg.outcome == REJECTED:
-        return row | {"state": "failed", "error": reg.error, "code": (reg.error or "")[1:5] or None}
+        return row | {"state": "failed", "error": reg.error, "code": reg.code}
     if reg.outcome == UNCHANGED or reg.job_id is None:
         return row | {"state": "done"}
     if enqueue:

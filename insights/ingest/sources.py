@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from insights.errors import ErrorCode, InsightsError
+from insights.errors import ErrorCode
 from insights.ingest.doctors import upsert_doctor
-from insights.ingest.jobs import FAILED, QUEUED, RUNNING, create_job, update_job
+from insights.ingest.jobs import FAILED, QUEUED, RUNNING, create_job, describe, update_job
 from insights.store.models import Job, Segment, Source
 from insights.store.session import session_scope
 
@@ -32,17 +32,15 @@ class Registered:
     source_id: int | None = None
     external_id: str | None = None
     error: str | None = None
+    code: str | None = None
 
 
 def reject(kind: str, subject: str, exc: BaseException, *, url: str | None = None) -> Registered:
     """A failed job with the specific error, for input that cannot become a source."""
-    if isinstance(exc, InsightsError):
-        code, error = exc.code.value, str(exc)
-    else:
-        code, error = ErrorCode.FILE_UNREADABLE.value, f"[{ErrorCode.FILE_UNREADABLE.value}] {exc}"
+    code, error = describe(exc, fallback=ErrorCode.FILE_UNREADABLE)
     job_id = create_job(kind=kind, subject=subject, source_id=None, state=FAILED, url=url)
     update_job(job_id, url=url, error=error, code=code)
-    return Registered(subject, REJECTED, job_id=job_id, error=error)
+    return Registered(subject, REJECTED, job_id=job_id, error=error, code=code)
 
 
 def record_source(
